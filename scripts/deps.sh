@@ -1,0 +1,19 @@
+#!/bin/sh
+# Installs the Debian packages Gannet needs to build and test, when any is
+# missing and we are root. Anyone else gets a list of what to install.
+set -e
+PKGS="gcc make pkg-config libevent-dev libsqlite3-dev libssl-dev libcrypt-dev python3 curl openssl"
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" = 0 ]; then
+	echo "deps: installing$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq >/dev/null
+	apt-get install -y -qq --no-install-recommends $missing >/dev/null
+else
+	echo "deps: missing Debian packages:$missing (run: sudo apt-get install$missing)" >&2
+	exit 1
+fi
