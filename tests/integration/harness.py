@@ -1,0 +1,161 @@
+"""Integration-test support: starts the real gannet binary on a loopback port
+with a temporary data directory, and gives tests IMAP clients for it.
+
+A test is a function test_*(srv) in a tests/integration/test_*.py module; the
+runner (run.py) gives each one a fresh Server, stops it afterwards and fails
+the test if the server printed any sanitizer report."""
+
+import imaplib
+import os
+import socket
+import subprocess
+import tempfile
+import time
+import shutil
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BIN = os.environ.get("GANNET_BIN", os.path.join(ROOT, "build", "test", "gannet"))
+USER, PASSWORD = "alice", "secret-pw"
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def gannet(*args, stdin=None, check=True):
+    """Runs a gannet subcommand to completion; returns CompletedProcess."""
+    return subprocess.run([BIN, *args], input=stdin, capture_output=True, check=check, timeout=60)
+
+
+class Server:
+    def __init__(self, users=((USER, PASSWORD),), args=()):
+        self.dir = tempfile.mkdtemp(prefix="gannet-test-")
+        self.data = os.path.join(self.dir, "data")
+        os.mkdir(self.data)
+        self.args = list(args)
+        self.proc = None
+        self.logs = []
+        for name, pw in users:
+            self.add_user(name, pw)
+        self.start()
+
+    def add_user(self, name, pw):
+        gannet("user", "add", name, "--data", self.data, "--password-stdin", stdin=(pw + "\n").encode())
+
+    def start(self):
+        self.port = free_port()
+        self.log_path = os.path.join(self.dir, "server-%d.log" % len(self.logs))
+        self.logs.append(self.log_path)
+        log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(
+            [BIN, "serve", "--data", self.data, "--listen", "127.0.0.1:%d" % self.port,
+             "--foreground", "--workers", "1", *self.args],
+            stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        deadline = time.time() + 15
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("gannet exited at start:\n" + self.log())
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("gannet did not start listening")
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def restart(self):
+        self.stop()
+        self.start()
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def log(self):
+        out = []
+        for p in self.logs:
+            with open(p, "rb") as f:
+                out.append(f.read().decode("utf-8", "replace"))
+        return "".join(out)
+
+    def sanitizer_report(self):
+        text = self.log()
+        return next((line for line in text.splitlines() if any(m in line for m in SANITIZER_MARKS)), None)
+
+    def cleanup(self):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def maildir(self, user=USER):
+        return os.path.join(self.data, "users", user, "Maildir")
+
+    # clients
+    def imap(self, login=True, user=USER, password=PASSWORD):
+        c = imaplib.IMAP4("127.0.0.1", self.port, timeout=20)
+        if login:
+            c.login(user, password)
+        return c
+
+    def raw(self):
+        return Raw(self.port)
+
+
+class Raw:
+    """A line-oriented IMAP client over a plain socket, for exact bytes."""
+
+    def __init__(self, port):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=20)
+        self.buf = b""
+        self.greeting = self.line()
+
+    def send(self, data):
+        if isinstance(data, str):
+            data = data.encode()
+        self.sock.sendall(data)
+
+    def line(self):
+        """Next line without CRLF; b"" at EOF."""
+        while b"\r\n" not in self.buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                rest, self.buf = self.buf, b""
+                return rest
+            self.buf += chunk
+        out, self.buf = self.buf.split(b"\r\n", 1)
+        return out
+
+    def cmd(self, tag, text):
+        """Sends one command line; returns (untagged lines, tagged line)."""
+        self.send("%s %s\r\n" % (tag, text) if isinstance(text, str) else tag.encode() + b" " + text + b"\r\n")
+        return self.until(tag)
+
+    def until(self, tag):
+        t = tag.encode() + b" " if isinstance(tag, str) else tag + b" "
+        lines = []
+        while True:
+            ln = self.line()
+            if ln == b"":
+                raise EOFError("connection closed; got %r" % lines)
+            if ln.startswith(t):
+                return lines, ln
+            lines.append(ln)
+
+    def login(self, user=USER, password=PASSWORD):
+        _, tagged = self.cmd("L1", 'LOGIN %s "%s"' % (user, password))
+        assert tagged.startswith(b"L1 OK"), tagged
+        return self
+
+    def close(self):
+        self.sock.close()

@@ -1,0 +1,31 @@
+#!/bin/sh
+# Runs every unit-test binary and the integration suite; prints per-suite
+# results and, last, the total as "N passed, M failed".
+cd "$(dirname "$0")/.." || exit 1
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:halt_on_error=1"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+total_pass=0
+total_fail=0
+add_counts() { # $1 = output of a suite; its last "N passed, M failed" line counts
+	line=$(printf '%s\n' "$1" | grep -E '^[0-9]+ passed, [0-9]+ failed$' | tail -n 1)
+	if [ -z "$line" ]; then
+		total_fail=$((total_fail + 1))
+		return
+	fi
+	total_pass=$((total_pass + $(echo "$line" | cut -d' ' -f1)))
+	total_fail=$((total_fail + $(echo "$line" | cut -d' ' -f3)))
+}
+for t in build/test/unit/test_*; do
+	[ -x "$t" ] || continue
+	out=$("$t" 2>&1)
+	rc=$?
+	echo "unit $(basename "$t"): $(printf '%s\n' "$out" | tail -n 1)"
+	[ $rc -ne 0 ] && printf '%s\n' "$out"
+	add_counts "$out"
+	[ $rc -ne 0 ] && ! printf '%s\n' "$out" | grep -qE '^[0-9]+ passed, [1-9][0-9]* failed$' && total_fail=$((total_fail + 1))
+done
+GANNET_BIN="$PWD/build/test/gannet" python3 tests/integration/run.py "$@" > build/test/integration.log 2>&1
+cat build/test/integration.log | grep -v '^[0-9]* passed, [0-9]* failed$'
+add_counts "$(cat build/test/integration.log)"
+echo "$total_pass passed, $total_fail failed"
+[ "$total_fail" -eq 0 ]
