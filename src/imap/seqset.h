@@ -7,15 +7,16 @@
  * ranges that seqset_contains and seqset_max work on. "$" (RFC 5182
  * SEARCHRES) is the parser's business, not this module's.
  *
- * A literal 4294967295 is a valid nz-number but equals SEQ_STAR, so it
- * resolves as '*'. No mailbox holds that many messages, and a server hands
- * out UID 4294967295 only as its very last, so this is accepted.
  * What '*' stands for is the caller's choice (RFC 9051 section 9,
- * seq-number): the number of messages, or the highest UID, which is
- * UIDNEXT in an empty mailbox. A sequence-number set in an empty mailbox
- * gets BAD (same place), so check that before resolving; star 0 would
- * yield ranges containing 0.
- */
+ * seq-number): the number of messages, or the highest UID (UIDNEXT when the
+ * mailbox is empty). A sequence number above the message count, "*" in an
+ * empty mailbox included, deserves BAD (same place), so check that before
+ * resolving; star 0 would yield ranges containing 0.
+ *
+ * Known limit: a literal 4294967295 is a valid nz-number but equals
+ * SEQ_STAR, so it resolves as '*' ("UID FETCH 4294967295" acts as
+ * "UID FETCH *"). Reaching that UID takes 2^32 deliveries, so the fixed
+ * two-field seqrange was preferred to a separate '*' flag. */
 #ifndef GANNET_IMAP_SEQSET_H
 #define GANNET_IMAP_SEQSET_H
 
