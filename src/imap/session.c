@@ -1,0 +1,291 @@
+#include "imap/session.h"
+
+#include <event2/buffer.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "imap/cmd.h"
+#include "imap/response.h"
+#include "util/log.h"
+#include "util/mutf7.h"
+
+static enum literal_sink literal_sink(void *ctx, const char *name, uint64_t size, int *fd,
+                                      char **path)
+{
+	struct session *s = ctx;
+	bool append = name && str_ieq(name, "APPEND");
+	if (!append || !s->store)
+		return SINK_MEMORY;
+	if (size > s->cfg->append_limit)
+		return SINK_TOOBIG;
+	if (size < 1024)
+		return SINK_MEMORY; /* mailbox names, small messages */
+	/* APPEND data goes straight to a file in the Maildir's tmp/. */
+	return store_tmpfile(s->store, fd, path) == STORE_OK ? SINK_FILE : SINK_TOOBIG;
+}
+
+struct session *session_new(const struct session_config *cfg, struct evbuffer *out,
+                            const char *peer)
+{
+	struct session *s = xcalloc(1, sizeof *s);
+	s->cfg = cfg;
+	s->out = out;
+	s->peer = xstrdup(peer);
+	s->state = STATE_NOT_AUTH;
+	s->parser = parser_new(&cfg->parser, literal_sink, s);
+	return s;
+}
+
+void session_free(struct session *s)
+{
+	if (!s)
+		return;
+	/* The parser may hold a literal file in the store's tmp/: free it first. */
+	parser_free(s->parser);
+	view_close(s->view);
+	store_close(s->store);
+	free(s->user);
+	free(s->peer);
+	free(s->sasl_tag);
+	sbuf_free(&s->deferred);
+	free(s);
+}
+
+static void write_line(struct session *s, const char *prefix, const char *fmt, va_list ap)
+{
+	struct sbuf b = {0};
+	sbuf_adds(&b, prefix);
+	sbuf_vprintf(&b, fmt, ap);
+	sbuf_adds(&b, "\r\n");
+	if (s->pause_ms)
+		sbuf_add(&s->deferred, b.s, b.len);
+	else
+		evbuffer_add(s->out, b.s, b.len);
+	sbuf_free(&b);
+}
+
+void sess_untagged(struct session *s, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	write_line(s, "* ", fmt, ap);
+	va_end(ap);
+}
+
+void sess_write(struct session *s, const struct sbuf *b)
+{
+	evbuffer_add(s->out, b->s, b->len);
+}
+
+void sess_tagged(struct session *s, const char *status, const char *fmt, ...)
+{
+	if (s->view && strcmp(status, "BAD") != 0)
+		sess_sync(s);
+	char prefix[96];
+	snprintf(prefix, sizeof prefix, "%s %s ", s->cur ? s->cur->tag : "*", status);
+	va_list ap;
+	va_start(ap, fmt);
+	write_line(s, prefix, fmt, ap);
+	va_end(ap);
+}
+
+void sess_sync(struct session *s)
+{
+	struct view_changes ch;
+	size_t before = s->view->n;
+	if (view_sync(s->view, true, &ch) != STORE_OK) {
+		log_warn("session %s: cannot sync %s", s->user, s->view->name);
+		return;
+	}
+	for (size_t i = 0; i < ch.nexpunged; i++)
+		sess_untagged(s, "%u EXPUNGE", ch.expunged[i]);
+	if (ch.exists_changed || s->view->n != before - ch.nexpunged) {
+		sess_untagged(s, "%zu EXISTS", s->view->n);
+		sess_untagged(s, "%u RECENT", ch.recent);
+	}
+	view_changes_free(&ch);
+}
+
+void sess_unselect(struct session *s)
+{
+	view_close(s->view);
+	s->view = NULL;
+	s->state = STATE_AUTH;
+}
+
+void sess_login(struct session *s, const char *user)
+{
+	s->user = xstrdup(user);
+	s->state = STATE_AUTH;
+}
+
+static const char *state_names(unsigned states)
+{
+	if (states == STATE_NOT_AUTH)
+		return "the Not Authenticated state (before login)";
+	if (states == STATE_SELECTED)
+		return "the Selected state (after SELECT or EXAMINE)";
+	if (states == (STATE_AUTH | STATE_SELECTED))
+		return "the Authenticated or Selected state (after login)";
+	return "another state";
+}
+
+static void dispatch(struct session *s, struct imap_command *c)
+{
+	s->cur = c;
+	const struct command_def *def = command_find(c->name);
+	if (!def)
+		sess_tagged(s, "BAD", "Unknown command %.40s", c->name);
+	else if (!(def->states & s->state))
+		sess_tagged(s, "BAD", "%s is only valid in %s", def->name, state_names(def->states));
+	else
+		def->run(s, c);
+	s->cur = NULL;
+}
+
+static enum session_status status_now(struct session *s)
+{
+	if (s->closing)
+		return SESSION_CLOSE;
+	return s->pause_ms ? SESSION_PAUSE : SESSION_CONTINUE;
+}
+
+static void parse_error(struct session *s)
+{
+	const char *tag = parser_error_tag(s->parser);
+	evbuffer_add_printf(s->out, "%s %s %s\r\n", tag, parser_error_status(s->parser),
+	                    parser_error_text(s->parser));
+}
+
+enum session_status session_feed(struct session *s, struct evbuffer *in)
+{
+	size_t len;
+	while (!s->closing && !s->pause_ms && (len = evbuffer_get_contiguous_space(in)) > 0) {
+		const char *data = (const char *)evbuffer_pullup(in, (ssize_t)len);
+		struct imap_command *cmd = NULL;
+		const char *line = NULL;
+		size_t used = 0;
+		enum parse_event ev = parser_feed(s->parser, data, len, &used, &cmd, &line);
+		evbuffer_drain(in, used);
+		switch (ev) {
+		case PARSE_MORE:
+			break;
+		case PARSE_CONTINUE:
+			evbuffer_add_printf(s->out, "+ Ready for literal data\r\n");
+			break;
+		case PARSE_COMMAND:
+			dispatch(s, cmd);
+			imap_command_free(cmd);
+			break;
+		case PARSE_LINE:
+			auth_sasl_response(s, line);
+			break;
+		case PARSE_ERROR:
+			parse_error(s);
+			break;
+		case PARSE_FATAL:
+			evbuffer_add_printf(s->out, "* BYE %s\r\n", parser_error_text(s->parser));
+			s->closing = true;
+			break;
+		}
+	}
+	return status_now(s);
+}
+
+unsigned session_pause_ms(const struct session *s)
+{
+	return s->pause_ms;
+}
+
+void session_resume(struct session *s)
+{
+	s->pause_ms = 0;
+	evbuffer_add(s->out, s->deferred.s ? s->deferred.s : "", s->deferred.len);
+	sbuf_reset(&s->deferred);
+}
+
+unsigned session_timeout(const struct session *s)
+{
+	return s->state == STATE_NOT_AUTH ? s->cfg->login_timeout : s->cfg->idle_timeout;
+}
+
+void session_timed_out(struct session *s)
+{
+	evbuffer_add_printf(s->out, "* BYE Autologout; idle for too long\r\n");
+	s->closing = true;
+	s->state = STATE_LOGOUT;
+}
+
+enum session_status session_start(struct session *s, const char *preauth_user)
+{
+	if (!preauth_user) {
+		sess_untagged(s, "OK [CAPABILITY %s] Gannet ready", capabilities(s));
+		return SESSION_CONTINUE;
+	}
+	enum store_rc rc = store_open(s->cfg->data_dir, preauth_user, &s->cfg->store, &s->store);
+	if (rc != STORE_OK) {
+		sess_untagged(s, "BYE [UNAVAILABLE] Cannot open the mailboxes of %s", preauth_user);
+		s->closing = true;
+		return SESSION_CLOSE;
+	}
+	sess_login(s, preauth_user);
+	sess_untagged(s, "PREAUTH [CAPABILITY %s] Logged in as %s", capabilities(s), preauth_user);
+	return SESSION_CONTINUE;
+}
+
+/* ---- arguments ---- */
+
+bool arg_is_astring(const struct imap_arg *a)
+{
+	return a->type == ARG_ATOM || (a->type == ARG_STRING && !a->file && !a->has_nul);
+}
+
+bool arg_is_word(const struct imap_arg *a, const char *word)
+{
+	return a->type == ARG_ATOM && str_ieq(a->str, word);
+}
+
+char *sess_mailbox_arg(struct session *s, const struct imap_arg *a)
+{
+	if (!arg_is_astring(a)) {
+		sess_tagged(s, "BAD", "Mailbox name expected");
+		return NULL;
+	}
+	/* RFC 6855 section 3: after ENABLE UTF8=ACCEPT names are UTF-8 as they
+	 * stand; before it they are modified UTF-7. */
+	char *utf8 = s->utf8 ? xstrdup(a->str) : mutf7_to_utf8(a->str, strlen(a->str));
+	char *name = utf8 ? store_name_check(s->store, utf8) : NULL;
+	free(utf8);
+	if (!name)
+		sess_tagged(s, "NO", "[CANNOT] Invalid mailbox name");
+	return name;
+}
+
+void sess_store_error(struct session *s, enum store_rc rc, const char *what)
+{
+	switch (rc) {
+	case STORE_OK:
+		sess_tagged(s, "OK", "%s completed", what);
+		break;
+	case STORE_NONEXISTENT:
+		sess_tagged(s, "NO", "[NONEXISTENT] No such mailbox");
+		break;
+	case STORE_EXISTS:
+		sess_tagged(s, "NO", "[ALREADYEXISTS] Mailbox already exists");
+		break;
+	case STORE_BADNAME:
+		sess_tagged(s, "NO", "[CANNOT] Invalid mailbox name");
+		break;
+	case STORE_NOTALLOWED:
+		sess_tagged(s, "NO", "[CANNOT] %s is not allowed on that mailbox", what);
+		break;
+	case STORE_LIMIT:
+		sess_tagged(s, "NO", "[LIMIT] Too many mailboxes");
+		break;
+	case STORE_ERROR:
+		sess_tagged(s, "NO", "[SERVERBUG] %s failed; the error is logged", what);
+		break;
+	}
+}

@@ -1,0 +1,61 @@
+/* The IMAP session: the protocol's state machine (RFC 9051 section 3).
+ *
+ * Not Authenticated -> Authenticated -> Selected <-> Authenticated -> Logout,
+ * Logout from any state, PREAUTH starting in Authenticated. The network layer
+ * feeds bytes in with session_feed and sends what the session wrote to its
+ * output buffer; it knows nothing else of IMAP. Which commands are allowed
+ * in which state is decided in one place, the command table (commands.c). */
+#ifndef GANNET_IMAP_SESSION_H
+#define GANNET_IMAP_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "imap/parser.h"
+#include "store/store.h"
+
+struct evbuffer;
+
+struct session_config {
+	const char *data_dir;
+	char *passwd_path;
+	struct parser_limits parser;
+	struct store_limits store;
+	unsigned login_timeout; /* seconds before login */
+	unsigned idle_timeout;  /* seconds after login (RFC 9051 5.4: at least 30 minutes) */
+	unsigned auth_fail_delay_ms;
+	unsigned long long append_limit;
+};
+
+enum session_state {
+	STATE_NOT_AUTH = 1 << 0,
+	STATE_AUTH = 1 << 1,
+	STATE_SELECTED = 1 << 2,
+	STATE_LOGOUT = 1 << 3,
+};
+
+enum session_status {
+	SESSION_CONTINUE, /* send the output, read on */
+	SESSION_PAUSE,    /* send the output, stop reading for session_pause_ms() */
+	SESSION_CLOSE,    /* send the output, then close */
+};
+
+struct session;
+
+struct session *session_new(const struct session_config *cfg, struct evbuffer *out,
+                            const char *peer);
+void session_free(struct session *s);
+
+/* Writes the greeting; with user set the session starts authenticated (PREAUTH). */
+enum session_status session_start(struct session *s, const char *preauth_user);
+/* Parses and runs what it can of the input, draining what it used. */
+enum session_status session_feed(struct session *s, struct evbuffer *in);
+unsigned session_pause_ms(const struct session *s);
+/* The pause is over: the deferred response goes out. */
+void session_resume(struct session *s);
+/* Seconds of silence allowed in the current state. */
+unsigned session_timeout(const struct session *s);
+/* The inactivity timer fired: says BYE. The caller closes. */
+void session_timed_out(struct session *s);
+
+#endif

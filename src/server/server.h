@@ -1,0 +1,24 @@
+/* The server process model (design.md section 4): the master binds the
+ * listening socket, then runs N worker processes, each with one event loop
+ * over many connections. A worker that dies is restarted; SIGTERM or SIGINT
+ * stops the workers and the master. `gannet imap` runs one connection on
+ * stdin/stdout with the same loop. */
+#ifndef GANNET_SERVER_SERVER_H
+#define GANNET_SERVER_SERVER_H
+
+#include <stdbool.h>
+
+#include "imap/session.h"
+
+struct server_config {
+	const char *listen; /* HOST:PORT, [V6ADDR]:PORT */
+	unsigned workers;
+	bool foreground;
+	struct session_config session;
+};
+
+int server_run(const struct server_config *cfg);
+/* One session over stdin/stdout, authenticated as user (PREAUTH). */
+int server_run_stdio(const struct session_config *cfg, const char *user);
+
+#endif

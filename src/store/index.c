@@ -1,0 +1,474 @@
+#include "store/index.h"
+
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "util/log.h"
+#include "util/str.h"
+
+struct index {
+	sqlite3 *db;
+};
+
+static const char *schema =
+    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS mailbox("
+    " id INTEGER PRIMARY KEY,"
+    " name TEXT NOT NULL UNIQUE,"
+    " special_use TEXT,"
+    " keywords TEXT NOT NULL DEFAULT '',"
+    " uidvalidity INTEGER NOT NULL,"
+    " uidnext INTEGER NOT NULL DEFAULT 1,"
+    " recent_uid INTEGER NOT NULL DEFAULT 1,"
+    " modseq INTEGER NOT NULL DEFAULT 1,"
+    " new_mtime INTEGER NOT NULL DEFAULT 0,"
+    " cur_mtime INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE IF NOT EXISTS message("
+    " mailbox_id INTEGER NOT NULL REFERENCES mailbox(id) ON DELETE CASCADE,"
+    " uid INTEGER NOT NULL,"
+    " filename TEXT NOT NULL,"
+    " flags INTEGER NOT NULL DEFAULT 0,"
+    " keywords TEXT NOT NULL DEFAULT '',"
+    " modseq INTEGER NOT NULL,"
+    " internaldate INTEGER NOT NULL,"
+    " size INTEGER NOT NULL,"
+    " envelope TEXT,"
+    " bodystructure TEXT,"
+    " PRIMARY KEY(mailbox_id, uid)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS expunged("
+    " mailbox_id INTEGER NOT NULL REFERENCES mailbox(id) ON DELETE CASCADE,"
+    " uid INTEGER NOT NULL, modseq INTEGER NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS expunged_mailbox ON expunged(mailbox_id, modseq);"
+    "CREATE TABLE IF NOT EXISTS subscription(name TEXT PRIMARY KEY);"
+    "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema', 1), ('uidvalidity', 0);";
+
+const char *index_errmsg(struct index *ix)
+{
+	return sqlite3_errmsg(ix->db);
+}
+
+static int exec(struct index *ix, const char *sql)
+{
+	char *err = NULL;
+	if (sqlite3_exec(ix->db, sql, NULL, NULL, &err) != SQLITE_OK) {
+		log_error("index: %s: %s", sql, err ? err : "?");
+		sqlite3_free(err);
+		return -1;
+	}
+	return 0;
+}
+
+int index_open(const char *path, struct index **out)
+{
+	struct index *ix = xcalloc(1, sizeof *ix);
+	if (sqlite3_open_v2(path, &ix->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+	    SQLITE_OK) {
+		log_error("index: cannot open %s: %s", path, sqlite3_errmsg(ix->db));
+		index_close(ix);
+		return -1;
+	}
+	sqlite3_busy_timeout(ix->db, 10000);
+	if (exec(ix, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;") <
+	        0 ||
+	    exec(ix, "BEGIN IMMEDIATE") < 0) {
+		index_close(ix);
+		return -1;
+	}
+	if (exec(ix, schema) < 0 || exec(ix, "COMMIT") < 0) {
+		index_close(ix);
+		return -1;
+	}
+	*out = ix;
+	return 0;
+}
+
+void index_close(struct index *ix)
+{
+	if (!ix)
+		return;
+	sqlite3_close_v2(ix->db);
+	free(ix);
+}
+
+int index_begin(struct index *ix)
+{
+	return exec(ix, "BEGIN IMMEDIATE");
+}
+
+int index_commit(struct index *ix)
+{
+	return exec(ix, "COMMIT");
+}
+
+void index_rollback(struct index *ix)
+{
+	if (!sqlite3_get_autocommit(ix->db))
+		exec(ix, "ROLLBACK");
+}
+
+static sqlite3_stmt *prepare(struct index *ix, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(ix->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		log_error("index: prepare %s: %s", sql, sqlite3_errmsg(ix->db));
+		return NULL;
+	}
+	return st;
+}
+
+/* Steps a statement that returns no rows, then finalizes it. */
+static int run(struct index *ix, sqlite3_stmt *st)
+{
+	if (!st)
+		return -1;
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		log_error("index: %s", sqlite3_errmsg(ix->db));
+		return -1;
+	}
+	return 0;
+}
+
+static char *column_dup(sqlite3_stmt *st, int col)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+	return t ? xstrdup((const char *)t) : NULL;
+}
+
+int index_mailbox_get(struct index *ix, const char *name, struct ix_mailbox *out)
+{
+	sqlite3_stmt *st = prepare(ix, "SELECT id, name, special_use, keywords, uidvalidity, uidnext,"
+	                               " recent_uid, modseq, new_mtime, cur_mtime"
+	                               " FROM mailbox WHERE name = ?");
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		memset(out, 0, sizeof *out);
+		out->id = sqlite3_column_int64(st, 0);
+		out->name = column_dup(st, 1);
+		out->special_use = column_dup(st, 2);
+		out->keywords = column_dup(st, 3);
+		out->uidvalidity = (uint32_t)sqlite3_column_int64(st, 4);
+		out->uidnext = (uint32_t)sqlite3_column_int64(st, 5);
+		out->recent_uid = (uint32_t)sqlite3_column_int64(st, 6);
+		out->modseq = (uint64_t)sqlite3_column_int64(st, 7);
+		out->mtimes[0] = sqlite3_column_int64(st, 8);
+		out->mtimes[1] = sqlite3_column_int64(st, 9);
+	}
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW)
+		return 0;
+	return rc == SQLITE_DONE ? 1 : -1;
+}
+
+void index_mailbox_clear(struct ix_mailbox *mb)
+{
+	free(mb->name);
+	free(mb->special_use);
+	free(mb->keywords);
+	memset(mb, 0, sizeof *mb);
+}
+
+/* UIDVALIDITY: the creation time, but always larger than any given before,
+ * so a mailbox deleted and made again never repeats one (RFC 9051 2.3.1.1). */
+static int next_uidvalidity(struct index *ix, uint32_t *out)
+{
+	sqlite3_stmt *st = prepare(ix, "SELECT value FROM meta WHERE key = 'uidvalidity'");
+	if (!st)
+		return -1;
+	int64_t last = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_finalize(st);
+	int64_t v = (int64_t)time(NULL);
+	if (v <= last)
+		v = last + 1;
+	if (v > UINT32_MAX)
+		v = 1; /* year 2106 */
+	st = prepare(ix, "UPDATE meta SET value = ? WHERE key = 'uidvalidity'");
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, v);
+	*out = (uint32_t)v;
+	return run(ix, st);
+}
+
+int index_mailbox_add(struct index *ix, const char *name, const char *special_use)
+{
+	uint32_t uidvalidity;
+	if (next_uidvalidity(ix, &uidvalidity) < 0)
+		return -1;
+	sqlite3_stmt *st =
+	    prepare(ix, "INSERT INTO mailbox(name, special_use, uidvalidity) VALUES (?, ?, ?)");
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	if (special_use)
+		sqlite3_bind_text(st, 2, special_use, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, uidvalidity);
+	return run(ix, st);
+}
+
+int index_mailbox_delete(struct index *ix, int64_t id)
+{
+	sqlite3_stmt *st = prepare(ix, "DELETE FROM mailbox WHERE id = ?");
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	return run(ix, st);
+}
+
+int index_mailbox_rename(struct index *ix, const char *from, const char *to)
+{
+	/* substr() rather than LIKE: names may hold '%' and '_'. */
+	sqlite3_stmt *st = prepare(ix, "UPDATE mailbox SET name = ?2 || substr(name, length(?1) + 1)"
+	                               " WHERE name = ?1 OR substr(name, 1, length(?1) + 1) = ?1 || '/'");
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, from, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, to, -1, SQLITE_STATIC);
+	return run(ix, st);
+}
+
+int index_mailbox_each(struct index *ix,
+                       void (*cb)(void *arg, const char *name, const char *special_use), void *arg)
+{
+	sqlite3_stmt *st = prepare(ix, "SELECT name, special_use FROM mailbox ORDER BY name");
+	if (!st)
+		return -1;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		cb(arg, (const char *)sqlite3_column_text(st, 0),
+		   (const char *)sqlite3_column_text(st, 1));
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int index_mailbox_set_mtimes(struct index *ix, int64_t id, const int64_t mtimes[2])
+{
+	sqlite3_stmt *st = prepare(ix, "UPDATE mailbox SET new_mtime = ?, cur_mtime = ? WHERE id = ?");
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, mtimes[0]);
+	sqlite3_bind_int64(st, 2, mtimes[1]);
+	sqlite3_bind_int64(st, 3, id);
+	return run(ix, st);
+}
+
+int index_mailbox_claim_recent(struct index *ix, int64_t id, uint32_t *old_recent_uid)
+{
+	sqlite3_stmt *st = prepare(ix, "SELECT recent_uid FROM mailbox WHERE id = ?");
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		return -1;
+	}
+	*old_recent_uid = (uint32_t)sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	st = prepare(ix, "UPDATE mailbox SET recent_uid = uidnext WHERE id = ?");
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	return run(ix, st);
+}
+
+static bool word_in(const char *words, const char *w)
+{
+	size_t n = strlen(w);
+	for (const char *p = words; (p = strstr(p, w)); p += n)
+		if ((p == words || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
+			return true;
+	return false;
+}
+
+int index_mailbox_add_keywords(struct index *ix, int64_t id, const char *const *kw, size_t n)
+{
+	sqlite3_stmt *st = prepare(ix, "SELECT keywords FROM mailbox WHERE id = ?");
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	struct sbuf b = {0};
+	sbuf_adds(&b, sqlite3_step(st) == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : "");
+	sqlite3_finalize(st);
+	size_t before = b.len;
+	for (size_t i = 0; i < n; i++) {
+		if (word_in(b.s, kw[i]))
+			continue;
+		if (b.len)
+			sbuf_addc(&b, ' ');
+		sbuf_adds(&b, kw[i]);
+	}
+	int rc = 0;
+	if (b.len != before) {
+		st = prepare(ix, "UPDATE mailbox SET keywords = ? WHERE id = ?");
+		if (st) {
+			sqlite3_bind_text(st, 1, b.s, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 2, id);
+		}
+		rc = run(ix, st);
+	}
+	sbuf_free(&b);
+	return rc;
+}
+
+int index_mailbox_counts(struct index *ix, int64_t id, struct ix_counts *out)
+{
+	sqlite3_stmt *st = prepare(
+	    ix, "SELECT count(*), coalesce(sum(flags & 1 = 0), 0), coalesce(sum(flags & 8 != 0), 0),"
+	        " coalesce(sum(size), 0),"
+	        " coalesce(sum(uid >= (SELECT recent_uid FROM mailbox WHERE id = ?1)), 0)"
+	        " FROM message WHERE mailbox_id = ?1");
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		out->messages = (uint32_t)sqlite3_column_int64(st, 0);
+		out->unseen = (uint32_t)sqlite3_column_int64(st, 1);
+		out->deleted = (uint32_t)sqlite3_column_int64(st, 2);
+		out->size = (uint64_t)sqlite3_column_int64(st, 3);
+		out->recent = (uint32_t)sqlite3_column_int64(st, 4);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : -1;
+}
+
+int index_message_add(struct index *ix, int64_t mailbox_id, const char *filename, uint32_t flags,
+                      const char *keywords, int64_t internaldate, uint64_t size, uint32_t *uid)
+{
+	sqlite3_stmt *st = prepare(ix, "UPDATE mailbox SET uidnext = uidnext + 1, modseq = modseq + 1"
+	                               " WHERE id = ? RETURNING uidnext - 1, modseq");
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, mailbox_id);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		return -1;
+	}
+	int64_t u = sqlite3_column_int64(st, 0), modseq = sqlite3_column_int64(st, 1);
+	sqlite3_finalize(st);
+	if (u <= 0 || u >= UINT32_MAX)
+		return -1; /* UIDs exhausted: the mailbox needs a new UIDVALIDITY */
+	st = prepare(ix, "INSERT INTO message(mailbox_id, uid, filename, flags, keywords, modseq,"
+	                 " internaldate, size) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, mailbox_id);
+	sqlite3_bind_int64(st, 2, u);
+	sqlite3_bind_text(st, 3, filename, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, flags);
+	sqlite3_bind_text(st, 5, keywords ? keywords : "", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, modseq);
+	sqlite3_bind_int64(st, 7, internaldate);
+	sqlite3_bind_int64(st, 8, (int64_t)size);
+	*uid = (uint32_t)u;
+	return run(ix, st);
+}
+
+int index_message_expunge(struct index *ix, int64_t mailbox_id, uint32_t uid)
+{
+	sqlite3_stmt *st =
+	    prepare(ix, "UPDATE mailbox SET modseq = modseq + 1 WHERE id = ? RETURNING modseq");
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, mailbox_id);
+	int64_t modseq = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+	sqlite3_finalize(st);
+	if (modseq < 0)
+		return -1;
+	st = prepare(ix, "DELETE FROM message WHERE mailbox_id = ? AND uid = ?");
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, mailbox_id);
+	sqlite3_bind_int64(st, 2, uid);
+	if (run(ix, st) < 0)
+		return -1;
+	st = prepare(ix, "INSERT INTO expunged(mailbox_id, uid, modseq) VALUES (?, ?, ?)");
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, mailbox_id);
+	sqlite3_bind_int64(st, 2, uid);
+	sqlite3_bind_int64(st, 3, modseq);
+	return run(ix, st);
+}
+
+int index_message_set_filename(struct index *ix, int64_t mailbox_id, uint32_t uid,
+                               const char *filename)
+{
+	sqlite3_stmt *st =
+	    prepare(ix, "UPDATE message SET filename = ? WHERE mailbox_id = ? AND uid = ?");
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, filename, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, mailbox_id);
+	sqlite3_bind_int64(st, 3, uid);
+	return run(ix, st);
+}
+
+int index_messages(struct index *ix, int64_t mailbox_id, struct ix_message **out, size_t *n)
+{
+	sqlite3_stmt *st = prepare(ix, "SELECT uid, flags, filename, keywords, size, modseq,"
+	                               " internaldate FROM message WHERE mailbox_id = ? ORDER BY uid");
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, mailbox_id);
+	size_t cap = 16, count = 0;
+	struct ix_message *m = xmalloc(cap * sizeof *m);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (count == cap)
+			m = xrealloc(m, (cap *= 2) * sizeof *m);
+		m[count].uid = (uint32_t)sqlite3_column_int64(st, 0);
+		m[count].flags = (uint32_t)sqlite3_column_int64(st, 1);
+		m[count].filename = column_dup(st, 2);
+		m[count].keywords = column_dup(st, 3);
+		m[count].size = (uint64_t)sqlite3_column_int64(st, 4);
+		m[count].modseq = (uint64_t)sqlite3_column_int64(st, 5);
+		m[count].internaldate = sqlite3_column_int64(st, 6);
+		count++;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		index_messages_free(m, count);
+		return -1;
+	}
+	*out = m;
+	*n = count;
+	return 0;
+}
+
+void index_messages_free(struct ix_message *m, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(m[i].filename);
+		free(m[i].keywords);
+	}
+	free(m);
+}
+
+int index_subscribe(struct index *ix, const char *name, bool on)
+{
+	sqlite3_stmt *st = prepare(ix, on ? "INSERT OR IGNORE INTO subscription(name) VALUES (?)"
+	                                  : "DELETE FROM subscription WHERE name = ?");
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	return run(ix, st);
+}
+
+int index_subscription_each(struct index *ix, void (*cb)(void *arg, const char *name), void *arg)
+{
+	sqlite3_stmt *st = prepare(ix, "SELECT name FROM subscription ORDER BY name");
+	if (!st)
+		return -1;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		cb(arg, (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}

@@ -1,0 +1,80 @@
+/* The per-user SQLite index (the only module with SQL in it).
+ *
+ * It is the truth for what IMAP adds to the Maildir files: mailboxes with
+ * their UIDVALIDITY, UIDNEXT and MODSEQ, each message's UID, flags, keywords,
+ * INTERNALDATE and size, the expunge log and the subscriptions. WAL mode and
+ * synchronous=FULL: a commit that returned survives a crash. Writers take
+ * the database lock with index_begin (BEGIN IMMEDIATE), which also
+ * serialises UID assignment between processes. */
+#ifndef GANNET_STORE_INDEX_H
+#define GANNET_STORE_INDEX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+struct index;
+
+struct ix_mailbox {
+	int64_t id;
+	char *name;
+	char *special_use; /* NULL or "\\Sent" etc. */
+	char *keywords;    /* space-separated keywords used in this mailbox */
+	uint32_t uidvalidity, uidnext, recent_uid;
+	uint64_t modseq;
+	int64_t mtimes[2]; /* new/ and cur/ as of the last scan */
+};
+
+struct ix_counts {
+	uint32_t messages, recent, unseen, deleted;
+	uint64_t size;
+};
+
+struct ix_message {
+	uint32_t uid, flags;
+	char *filename;
+	char *keywords;
+	uint64_t size, modseq;
+	int64_t internaldate;
+};
+
+int index_open(const char *path, struct index **out);
+void index_close(struct index *ix);
+const char *index_errmsg(struct index *ix);
+
+int index_begin(struct index *ix);
+int index_commit(struct index *ix);
+void index_rollback(struct index *ix);
+
+/* 0 found, 1 no such mailbox, -1 error. Free with index_mailbox_clear. */
+int index_mailbox_get(struct index *ix, const char *name, struct ix_mailbox *out);
+void index_mailbox_clear(struct ix_mailbox *mb);
+int index_mailbox_add(struct index *ix, const char *name, const char *special_use);
+int index_mailbox_delete(struct index *ix, int64_t id);
+/* Renames from and every mailbox below it ("from/..."). */
+int index_mailbox_rename(struct index *ix, const char *from, const char *to);
+/* Calls cb for every mailbox name (with its special-use), in name order. */
+int index_mailbox_each(struct index *ix,
+                       void (*cb)(void *arg, const char *name, const char *special_use), void *arg);
+int index_mailbox_set_mtimes(struct index *ix, int64_t id, const int64_t mtimes[2]);
+/* Messages with uid >= recent_uid are \Recent; returns the old value and moves it to uidnext. */
+int index_mailbox_claim_recent(struct index *ix, int64_t id, uint32_t *old_recent_uid);
+int index_mailbox_add_keywords(struct index *ix, int64_t id, const char *const *kw, size_t n);
+int index_mailbox_counts(struct index *ix, int64_t id, struct ix_counts *out);
+
+/* Gives the message the mailbox's next UID, bumping UIDNEXT and MODSEQ. */
+int index_message_add(struct index *ix, int64_t mailbox_id, const char *filename, uint32_t flags,
+                      const char *keywords, int64_t internaldate, uint64_t size, uint32_t *uid);
+/* Removes a message and records it in the expunge log. */
+int index_message_expunge(struct index *ix, int64_t mailbox_id, uint32_t uid);
+int index_message_set_filename(struct index *ix, int64_t mailbox_id, uint32_t uid,
+                               const char *filename);
+/* All messages of a mailbox in UID order; free with index_messages_free. */
+int index_messages(struct index *ix, int64_t mailbox_id, struct ix_message **out, size_t *n);
+void index_messages_free(struct ix_message *m, size_t n);
+
+int index_subscribe(struct index *ix, const char *name, bool on);
+int index_subscription_each(struct index *ix, void (*cb)(void *arg, const char *name), void *arg);
+
+#endif

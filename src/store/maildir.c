@@ -1,0 +1,378 @@
+#include "store/maildir.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "util/mutf7.h"
+#include "util/str.h"
+
+static void escape_component(struct sbuf *out, const char *utf8, size_t len)
+{
+	char *m = utf8_to_mutf7(utf8, len);
+	for (const char *c = m; c && *c; c++) {
+		if (*c == '.')
+			sbuf_adds(out, "%2E");
+		else if (*c == '%')
+			sbuf_adds(out, "%25");
+		else
+			sbuf_addc(out, *c);
+	}
+	free(m);
+}
+
+char *maildir_dir(const char *root, const char *name)
+{
+	if (strcmp(name, "INBOX") == 0)
+		return xstrdup(root);
+	struct sbuf b = {0};
+	sbuf_printf(&b, "%s/", root);
+	for (const char *p = name; *p;) {
+		const char *slash = strchr(p, '/');
+		size_t len = slash ? (size_t)(slash - p) : strlen(p);
+		if (len == 0) {
+			sbuf_free(&b);
+			return NULL;
+		}
+		sbuf_addc(&b, '.');
+		escape_component(&b, p, len);
+		p += len + (slash ? 1 : 0);
+	}
+	return sbuf_take(&b);
+}
+
+static int fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY);
+	if (fd < 0)
+		return -1;
+	int rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+int maildir_create(const char *dir, bool sub)
+{
+	static const char *subdirs[] = {"tmp", "new", "cur"};
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return -1;
+	for (size_t i = 0; i < 3; i++) {
+		char *p = xasprintf("%s/%s", dir, subdirs[i]);
+		int rc = mkdir(p, 0700);
+		free(p);
+		if (rc < 0 && errno != EEXIST)
+			return -1;
+	}
+	if (sub) {
+		char *p = xasprintf("%s/maildirfolder", dir);
+		int fd = open(p, O_WRONLY | O_CREAT, 0600);
+		free(p);
+		if (fd < 0)
+			return -1;
+		close(fd);
+	}
+	return fsync_dir(dir);
+}
+
+static int remove_files(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return errno == ENOENT ? 0 : -1;
+	struct dirent *e;
+	int rc = 0;
+	while ((e = readdir(d))) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		char *p = xasprintf("%s/%s", dir, e->d_name);
+		if (unlink(p) < 0 && errno != ENOENT)
+			rc = -1;
+		free(p);
+	}
+	closedir(d);
+	return rc;
+}
+
+int maildir_remove(const char *dir)
+{
+	static const char *subdirs[] = {"tmp", "new", "cur"};
+	int rc = 0;
+	for (size_t i = 0; i < 3; i++) {
+		char *p = xasprintf("%s/%s", dir, subdirs[i]);
+		if (remove_files(p) < 0 || (rmdir(p) < 0 && errno != ENOENT))
+			rc = -1;
+		free(p);
+	}
+	if (remove_files(dir) < 0 || (rmdir(dir) < 0 && errno != ENOENT))
+		rc = -1;
+	return rc;
+}
+
+/* time.MusecPpidQcount.host: unique across processes and hosts, as the
+ * Maildir specification asks. */
+static char *unique_name(void)
+{
+	static unsigned counter; /* per process; only makes names unique */
+	struct timeval tv;
+	char host[256];
+	gettimeofday(&tv, NULL);
+	if (gethostname(host, sizeof host) < 0)
+		snprintf(host, sizeof host, "localhost");
+	host[sizeof host - 1] = '\0';
+	struct sbuf b = {0};
+	sbuf_printf(&b, "%lld.M%ldP%dQ%u.", (long long)tv.tv_sec, (long)tv.tv_usec, (int)getpid(),
+	            ++counter);
+	for (const char *h = host; *h; h++) {
+		if (*h == '/')
+			sbuf_adds(&b, "\\057");
+		else if (*h == ':')
+			sbuf_adds(&b, "\\072");
+		else
+			sbuf_addc(&b, *h);
+	}
+	return sbuf_take(&b);
+}
+
+int maildir_tmpfile(const char *dir, int *fd, char **path)
+{
+	for (int attempt = 0; attempt < 10; attempt++) {
+		char *name = unique_name();
+		char *p = xasprintf("%s/tmp/%s", dir, name);
+		free(name);
+		*fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (*fd >= 0) {
+			*path = p;
+			return 0;
+		}
+		free(p);
+		if (errno != EEXIST)
+			return -1;
+	}
+	return -1;
+}
+
+static void add_info(struct sbuf *b, uint32_t flags)
+{
+	/* Maildir info letters, in ASCII order as the specification requires. */
+	sbuf_adds(b, ":2,");
+	if (flags & FLAG_DRAFT)
+		sbuf_addc(b, 'D');
+	if (flags & FLAG_FLAGGED)
+		sbuf_addc(b, 'F');
+	if (flags & FLAG_ANSWERED)
+		sbuf_addc(b, 'R');
+	if (flags & FLAG_SEEN)
+		sbuf_addc(b, 'S');
+	if (flags & FLAG_DELETED)
+		sbuf_addc(b, 'T');
+}
+
+static char *cur_name(uint32_t flags, uint64_t size)
+{
+	char *u = unique_name();
+	struct sbuf b = {0};
+	sbuf_printf(&b, "%s,S=%llu", u, (unsigned long long)size);
+	add_info(&b, flags);
+	free(u);
+	return sbuf_take(&b);
+}
+
+int maildir_commit(const char *tmp_path, const char *dir, uint32_t flags, time_t mtime,
+                   char **name)
+{
+	int fd = open(tmp_path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0)
+		return -1;
+	if (fsync(fd) < 0 || fstat(fd, &st) < 0) {
+		close(fd);
+		return -1;
+	}
+	struct timespec times[2] = {{mtime, 0}, {mtime, 0}};
+	futimens(fd, times); /* INTERNALDATE as mtime helps an index rebuild; not vital */
+	close(fd);
+	char *n = cur_name(flags, (uint64_t)st.st_size);
+	char *dst = xasprintf("%s/cur/%s", dir, n);
+	int rc = rename(tmp_path, dst);
+	free(dst);
+	if (rc < 0) {
+		free(n);
+		return -1;
+	}
+	char *cur = xasprintf("%s/cur", dir);
+	rc = fsync_dir(cur);
+	free(cur);
+	if (rc < 0) {
+		free(n);
+		return -1;
+	}
+	*name = n;
+	return 0;
+}
+
+int maildir_move(const char *dir_from, const char *name, const char *dir_to, uint32_t flags,
+                 char **new_name)
+{
+	char *src = xasprintf("%s/cur/%s", dir_from, name);
+	struct stat st;
+	if (stat(src, &st) < 0) {
+		free(src);
+		return -1;
+	}
+	char *n = cur_name(flags, (uint64_t)st.st_size);
+	char *dst = xasprintf("%s/cur/%s", dir_to, n);
+	int rc = rename(src, dst);
+	free(src);
+	free(dst);
+	char *cur = xasprintf("%s/cur", dir_to);
+	if (rc == 0)
+		rc = fsync_dir(cur);
+	free(cur);
+	if (rc < 0) {
+		free(n);
+		return -1;
+	}
+	*new_name = n;
+	return 0;
+}
+
+int maildir_unlink(const char *dir, const char *name)
+{
+	char *p = xasprintf("%s/cur/%s", dir, name);
+	int rc = unlink(p);
+	free(p);
+	return rc < 0 && errno != ENOENT ? -1 : 0;
+}
+
+size_t maildir_base_len(const char *name)
+{
+	const char *colon = strchr(name, ':');
+	return colon ? (size_t)(colon - name) : strlen(name);
+}
+
+uint32_t maildir_info_flags(const char *name)
+{
+	const char *info = strstr(name, ":2,");
+	uint32_t flags = 0;
+	if (!info)
+		return 0;
+	for (info += 3; *info; info++) {
+		switch (*info) {
+		case 'D': flags |= FLAG_DRAFT; break;
+		case 'F': flags |= FLAG_FLAGGED; break;
+		case 'R': flags |= FLAG_ANSWERED; break;
+		case 'S': flags |= FLAG_SEEN; break;
+		case 'T': flags |= FLAG_DELETED; break;
+		default: break;
+		}
+	}
+	return flags;
+}
+
+/* Files an MTA delivered into new/ move to cur/ with an empty info suffix. */
+static void adopt_new(const char *dir)
+{
+	char *newdir = xasprintf("%s/new", dir);
+	DIR *d = opendir(newdir);
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		char *src = xasprintf("%s/%s", newdir, e->d_name);
+		char *dst = strchr(e->d_name, ':') ? xasprintf("%s/cur/%s", dir, e->d_name)
+		                                   : xasprintf("%s/cur/%s:2,", dir, e->d_name);
+		rename(src, dst); /* ENOENT: another process adopted it first */
+		free(src);
+		free(dst);
+	}
+	if (d)
+		closedir(d);
+	free(newdir);
+}
+
+int maildir_file_stat(const char *dir, const char *name, uint64_t *vsize, time_t *mtime)
+{
+	char *p = xasprintf("%s/cur/%s", dir, name);
+	int fd = open(p, O_RDONLY | O_CLOEXEC);
+	free(p);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	char buf[65536];
+	uint64_t size = 0;
+	char prev = '\0';
+	ssize_t n;
+	while ((n = read(fd, buf, sizeof buf)) > 0) {
+		for (ssize_t i = 0; i < n; i++) {
+			if (buf[i] == '\n' && prev != '\r')
+				size++;
+			prev = buf[i];
+		}
+		size += (uint64_t)n;
+	}
+	close(fd);
+	if (n < 0)
+		return -1;
+	*vsize = size;
+	*mtime = st.st_mtime;
+	return 0;
+}
+
+int maildir_dir_mtimes(const char *dir, int64_t mtimes[2])
+{
+	static const char *subdirs[] = {"new", "cur"};
+	for (int i = 0; i < 2; i++) {
+		char *p = xasprintf("%s/%s", dir, subdirs[i]);
+		struct stat st;
+		int rc = stat(p, &st);
+		free(p);
+		if (rc < 0)
+			return -1;
+		mtimes[i] = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+	}
+	return 0;
+}
+
+int maildir_list(const char *dir, struct maildir_file **files, size_t *n)
+{
+	adopt_new(dir);
+	char *cur = xasprintf("%s/cur", dir);
+	DIR *d = opendir(cur);
+	free(cur);
+	if (!d)
+		return -1;
+	size_t cap = 64, count = 0;
+	struct maildir_file *f = xmalloc(cap * sizeof *f);
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		if (count == cap)
+			f = xrealloc(f, (cap *= 2) * sizeof *f);
+		f[count].name = xstrdup(e->d_name);
+		f[count].flags = maildir_info_flags(e->d_name);
+		f[count].vsize = 0;
+		f[count].mtime = 0;
+		count++;
+	}
+	closedir(d);
+	*files = f;
+	*n = count;
+	return 0;
+}
+
+void maildir_files_free(struct maildir_file *files, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(files[i].name);
+	free(files);
+}

@@ -1,0 +1,66 @@
+/* Maildir++ files (the only module that builds file paths for mail).
+ *
+ * A user's tree has INBOX at its root and each other mailbox in a directory
+ * ".A.B" for the mailbox "A/B", as Dovecot and Courier lay it out; a name
+ * component is stored in modified UTF-7 with '.' and '%' escaped as %2E and
+ * %25, so any valid mailbox name maps to one plain directory name and none can
+ * reach outside the tree. Messages are written to tmp/, fsync'd and renamed
+ * into cur/ with their flags in the ":2,FLAGS" suffix. */
+#ifndef GANNET_STORE_MAILDIR_H
+#define GANNET_STORE_MAILDIR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+/* IMAP system flags as the store keeps them. */
+enum {
+	FLAG_SEEN = 1 << 0,
+	FLAG_ANSWERED = 1 << 1,
+	FLAG_FLAGGED = 1 << 2,
+	FLAG_DELETED = 1 << 3,
+	FLAG_DRAFT = 1 << 4,
+};
+
+/* The directory of a mailbox (UTF-8 name) below root; NULL if the name cannot
+ * be mapped. Caller frees. */
+char *maildir_dir(const char *root, const char *name);
+/* Creates dir with tmp/ new/ cur/ (and the maildirfolder marker when sub). */
+int maildir_create(const char *dir, bool sub);
+/* Removes a mailbox directory and the messages in it (not its children,
+ * which are separate directories). */
+int maildir_remove(const char *dir);
+
+/* Opens a new unique file in dir/tmp/ for writing; *path is owned by the caller. */
+int maildir_tmpfile(const char *dir, int *fd, char **path);
+/* fsyncs the file at tmp_path, renames it into dir/cur/ as a new unique name
+ * with the flags' info suffix, and fsyncs dir/cur/. *name gets the new file
+ * name (caller frees). */
+int maildir_commit(const char *tmp_path, const char *dir, uint32_t flags, time_t mtime,
+                   char **name);
+/* Moves dir_from/cur/name to dir_to/cur/ under a fresh unique name. */
+int maildir_move(const char *dir_from, const char *name, const char *dir_to, uint32_t flags,
+                 char **new_name);
+int maildir_unlink(const char *dir, const char *name);
+
+struct maildir_file {
+	char *name;     /* full name in cur/ */
+	time_t mtime;
+	uint64_t vsize; /* size with every line ending as CRLF, as IMAP serves it */
+	uint32_t flags; /* from the info suffix */
+};
+
+/* Moves files found in new/ into cur/, then lists cur/. mtimes gets the
+ * mtimes of new/ and cur/ taken before the listing. */
+int maildir_list(const char *dir, struct maildir_file **files, size_t *n);
+int maildir_dir_mtimes(const char *dir, int64_t mtimes[2]);
+/* Size of cur/name with bare LFs counted as CRLF, and its mtime. */
+int maildir_file_stat(const char *dir, const char *name, uint64_t *vsize, time_t *mtime);
+void maildir_files_free(struct maildir_file *files, size_t n);
+
+/* The base of a file name: everything before the ":2," info part. */
+size_t maildir_base_len(const char *name);
+uint32_t maildir_info_flags(const char *name);
+
+#endif

@@ -1,0 +1,843 @@
+#include "store/store.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "store/index.h"
+#include "store/maildir.h"
+#include "util/log.h"
+#include "util/mutf7.h"
+#include "util/str.h"
+
+struct store {
+	char *user;
+	char *maildir; /* root of the Maildir++ tree, INBOX */
+	struct index *ix;
+	struct store_limits lim;
+};
+
+static const struct {
+	const char *name, *special_use;
+} default_mailboxes[] = {
+    {"INBOX", NULL},          {"Sent", "\\Sent"}, {"Drafts", "\\Drafts"},
+    {"Trash", "\\Trash"},     {"Junk", "\\Junk"}, {"Archive", "\\Archive"},
+};
+
+/* The special-use attributes as static strings, so store_mailbox can point at them. */
+static const char *special_use_static(const char *s)
+{
+	for (size_t i = 0; s && i < sizeof default_mailboxes / sizeof *default_mailboxes; i++)
+		if (default_mailboxes[i].special_use && strcmp(s, default_mailboxes[i].special_use) == 0)
+			return default_mailboxes[i].special_use;
+	return NULL;
+}
+
+static int mkdir_p(const char *path)
+{
+	if (mkdir(path, 0700) == 0 || errno == EEXIST)
+		return 0;
+	return -1;
+}
+
+static enum store_rc provision(struct store *s)
+{
+	struct ix_mailbox mb;
+	int rc = index_mailbox_get(s->ix, "INBOX", &mb);
+	if (rc == 0) {
+		index_mailbox_clear(&mb);
+		return STORE_OK;
+	}
+	if (rc < 0 || index_begin(s->ix) < 0)
+		return STORE_ERROR;
+	for (size_t i = 0; i < sizeof default_mailboxes / sizeof *default_mailboxes; i++) {
+		const char *name = default_mailboxes[i].name;
+		char *dir = maildir_dir(s->maildir, name);
+		int err = maildir_create(dir, i > 0) < 0 ||
+		          index_mailbox_add(s->ix, name, default_mailboxes[i].special_use) < 0 ||
+		          index_subscribe(s->ix, name, true) < 0;
+		free(dir);
+		if (err) {
+			index_rollback(s->ix);
+			return STORE_ERROR;
+		}
+	}
+	if (index_commit(s->ix) < 0)
+		return STORE_ERROR;
+	log_info("store: created mailboxes for new user %s", s->user);
+	return STORE_OK;
+}
+
+enum store_rc store_open(const char *data_dir, const char *user, const struct store_limits *lim,
+                         struct store **out)
+{
+	struct store *s = xcalloc(1, sizeof *s);
+	s->user = xstrdup(user);
+	s->lim = *lim;
+	char *users = xasprintf("%s/users", data_dir);
+	char *home = xasprintf("%s/%s", users, user);
+	char *db = xasprintf("%s/gannet.db", home);
+	s->maildir = xasprintf("%s/Maildir", home);
+	enum store_rc rc = STORE_ERROR;
+	if (mkdir_p(users) < 0 || mkdir_p(home) < 0 || maildir_create(s->maildir, false) < 0)
+		log_error("store: cannot create %s: %s", s->maildir, strerror(errno));
+	else if (index_open(db, &s->ix) == 0)
+		rc = provision(s);
+	free(users);
+	free(home);
+	free(db);
+	if (rc != STORE_OK) {
+		store_close(s);
+		return rc;
+	}
+	*out = s;
+	return STORE_OK;
+}
+
+void store_close(struct store *s)
+{
+	if (!s)
+		return;
+	index_close(s->ix);
+	free(s->maildir);
+	free(s->user);
+	free(s);
+}
+
+char *store_name_check(const struct store *s, const char *name)
+{
+	size_t len = strlen(name);
+	if (len > 0 && name[len - 1] == '/')
+		len--; /* "foo/" means foo, created to hold children (RFC 9051 6.3.4) */
+	if (len == 0 || len > s->lim.max_name_len || !utf8_valid(name, len))
+		return NULL;
+	size_t depth = 1;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)name[i];
+		if (c < 0x20 || c == 0x7f)
+			return NULL;
+		if (c == '/') {
+			if (i == 0 || name[i - 1] == '/' || ++depth > s->lim.max_depth)
+				return NULL;
+		}
+	}
+	struct sbuf b = {0};
+	size_t first = strcspn(name, "/");
+	if (first > len)
+		first = len;
+	if (first == 5 && str_has_prefix_i(name, "INBOX")) {
+		sbuf_adds(&b, "INBOX");
+		sbuf_add(&b, name + 5, len - 5);
+	} else {
+		sbuf_add(&b, name, len);
+	}
+	/* "." and ".." components are refused outright: never a path step. */
+	for (char *c = b.s; c;) {
+		char *slash = strchr(c, '/');
+		size_t clen = slash ? (size_t)(slash - c) : strlen(c);
+		if ((clen == 1 && c[0] == '.') || (clen == 2 && c[0] == '.' && c[1] == '.')) {
+			sbuf_free(&b);
+			return NULL;
+		}
+		c = slash ? slash + 1 : NULL;
+	}
+	return sbuf_take(&b);
+}
+
+static int base_cmp(const char *a, const char *b)
+{
+	size_t la = maildir_base_len(a), lb = maildir_base_len(b);
+	int c = strncmp(a, b, la < lb ? la : lb);
+	return c ? c : (la > lb) - (la < lb);
+}
+
+static int file_cmp(const void *a, const void *b)
+{
+	return base_cmp(((const struct maildir_file *)a)->name, ((const struct maildir_file *)b)->name);
+}
+
+static int msg_cmp(const void *a, const void *b)
+{
+	return base_cmp((*(struct ix_message *const *)a)->filename,
+	                (*(struct ix_message *const *)b)->filename);
+}
+
+/* Brings the index up to date with the Maildir: files an MTA delivered get
+ * UIDs, files gone from disk are expunged. Skipped when neither new/ nor cur/
+ * changed since the last scan. Runs inside an index transaction. */
+static int sync_files(struct store *s, struct ix_mailbox *mb)
+{
+	char *dir = maildir_dir(s->maildir, mb->name);
+	int64_t mt[2];
+	int rc = -1;
+	if (maildir_dir_mtimes(dir, mt) < 0) {
+		free(dir);
+		return -1;
+	}
+	if (mt[0] == mb->mtimes[0] && mt[1] == mb->mtimes[1]) {
+		free(dir);
+		return 0;
+	}
+	struct maildir_file *files = NULL;
+	size_t nfiles = 0, nmsgs = 0;
+	struct ix_message *msgs = NULL;
+	if (maildir_list(dir, &files, &nfiles) < 0 || index_messages(s->ix, mb->id, &msgs, &nmsgs) < 0)
+		goto out;
+	rc = 0;
+	/* Pair files and index entries by base name, both sorted: entries whose
+	 * file is gone were expunged by someone else; files with no entry are new. */
+	qsort(files, nfiles, sizeof *files, file_cmp);
+	struct ix_message **byname = xmalloc((nmsgs ? nmsgs : 1) * sizeof *byname);
+	for (size_t i = 0; i < nmsgs; i++)
+		byname[i] = &msgs[i];
+	qsort(byname, nmsgs, sizeof *byname, msg_cmp);
+	bool *known = xcalloc(nfiles ? nfiles : 1, sizeof *known);
+	size_t j = 0;
+	for (size_t i = 0; i < nmsgs && rc == 0; i++) {
+		struct ix_message *msg = byname[i];
+		while (j < nfiles && base_cmp(files[j].name, msg->filename) < 0)
+			j++;
+		if (j == nfiles || base_cmp(files[j].name, msg->filename) != 0) {
+			rc = index_message_expunge(s->ix, mb->id, msg->uid);
+			continue;
+		}
+		known[j] = true;
+		if (strcmp(files[j].name, msg->filename) != 0)
+			rc = index_message_set_filename(s->ix, mb->id, msg->uid, files[j].name);
+		j++;
+	}
+	for (j = 0; j < nfiles && rc == 0; j++) {
+		uint64_t vsize;
+		time_t mtime;
+		uint32_t uid;
+		if (known[j] || maildir_file_stat(dir, files[j].name, &vsize, &mtime) < 0)
+			continue;
+		rc = index_message_add(s->ix, mb->id, files[j].name, files[j].flags, "", mtime, vsize,
+		                       &uid);
+	}
+	free(known);
+	free(byname);
+	/* A directory changed within the last two seconds may change again in
+	 * the same mtime tick; leave it marked for another scan. */
+	int64_t now = (int64_t)time(NULL) * 1000000000;
+	for (int i = 0; i < 2; i++)
+		if (mt[i] > now - 2000000000LL)
+			mt[i] = 0;
+	if (rc == 0)
+		rc = index_mailbox_set_mtimes(s->ix, mb->id, mt);
+out:
+	maildir_files_free(files, nfiles);
+	index_messages_free(msgs, nmsgs);
+	free(dir);
+	return rc;
+}
+
+/* Looks a mailbox up and syncs it with its files, in one transaction. */
+static enum store_rc mailbox_fresh(struct store *s, const char *name, struct ix_mailbox *mb)
+{
+	if (index_begin(s->ix) < 0)
+		return STORE_ERROR;
+	int rc = index_mailbox_get(s->ix, name, mb);
+	if (rc != 0) {
+		index_rollback(s->ix);
+		return rc > 0 ? STORE_NONEXISTENT : STORE_ERROR;
+	}
+	if (sync_files(s, mb) < 0 || index_commit(s->ix) < 0) {
+		index_rollback(s->ix);
+		index_mailbox_clear(mb);
+		return STORE_ERROR;
+	}
+	index_mailbox_clear(mb);
+	rc = index_mailbox_get(s->ix, name, mb);
+	return rc == 0 ? STORE_OK : STORE_ERROR;
+}
+
+static bool mailbox_exists(struct store *s, const char *name)
+{
+	struct ix_mailbox mb;
+	if (index_mailbox_get(s->ix, name, &mb) != 0)
+		return false;
+	index_mailbox_clear(&mb);
+	return true;
+}
+
+static void count_cb(void *arg, const char *name, const char *su)
+{
+	(*(size_t *)arg)++;
+}
+
+/* Adds name and any missing superiors (RFC 9051 6.3.4: the server SHOULD
+ * create them); inside a transaction. */
+static enum store_rc create_with_parents(struct store *s, const char *name)
+{
+	size_t count = 0;
+	if (index_mailbox_each(s->ix, count_cb, &count) < 0)
+		return STORE_ERROR;
+	char *path = xstrdup(name);
+	enum store_rc rc = STORE_OK;
+	for (char *slash = path;; slash++) {
+		slash = strchr(slash, '/');
+		if (slash)
+			*slash = '\0';
+		if (!mailbox_exists(s, path)) {
+			char *dir = maildir_dir(s->maildir, path);
+			if (++count > s->lim.max_mailboxes)
+				rc = STORE_LIMIT;
+			else if (!dir || maildir_create(dir, true) < 0 ||
+			         index_mailbox_add(s->ix, path, NULL) < 0)
+				rc = STORE_ERROR;
+			free(dir);
+		}
+		if (!slash || rc != STORE_OK)
+			break;
+		*slash = '/';
+	}
+	free(path);
+	return rc;
+}
+
+enum store_rc store_create(struct store *s, const char *name)
+{
+	if (index_begin(s->ix) < 0)
+		return STORE_ERROR;
+	enum store_rc rc = mailbox_exists(s, name) ? STORE_EXISTS : create_with_parents(s, name);
+	if (rc == STORE_OK && index_commit(s->ix) < 0)
+		rc = STORE_ERROR;
+	if (rc != STORE_OK)
+		index_rollback(s->ix);
+	return rc;
+}
+
+enum store_rc store_delete(struct store *s, const char *name)
+{
+	if (strcmp(name, "INBOX") == 0)
+		return STORE_NOTALLOWED;
+	struct ix_mailbox mb;
+	if (index_begin(s->ix) < 0)
+		return STORE_ERROR;
+	int rc = index_mailbox_get(s->ix, name, &mb);
+	if (rc != 0) {
+		index_rollback(s->ix);
+		return rc > 0 ? STORE_NONEXISTENT : STORE_ERROR;
+	}
+	if (index_mailbox_delete(s->ix, mb.id) < 0 || index_commit(s->ix) < 0) {
+		index_rollback(s->ix);
+		index_mailbox_clear(&mb);
+		return STORE_ERROR;
+	}
+	/* Files go only after the index no longer names them. */
+	char *dir = maildir_dir(s->maildir, name);
+	if (maildir_remove(dir) < 0)
+		log_warn("store: %s: could not remove all of %s", s->user, dir);
+	free(dir);
+	index_mailbox_clear(&mb);
+	return STORE_OK;
+}
+
+struct name_list {
+	char **names;
+	size_t n, cap;
+	const char *prefix; /* collect this name and those below it */
+};
+
+static void collect_below(void *arg, const char *name, const char *su)
+{
+	struct name_list *l = arg;
+	size_t plen = strlen(l->prefix);
+	if (strcmp(name, l->prefix) != 0 && !(strncmp(name, l->prefix, plen) == 0 && name[plen] == '/'))
+		return;
+	if (l->n == l->cap)
+		l->names = xrealloc(l->names, (l->cap = l->cap ? l->cap * 2 : 8) * sizeof *l->names);
+	l->names[l->n++] = xstrdup(name);
+}
+
+static void names_free(struct name_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->names[i]);
+	free(l->names);
+}
+
+/* Renames the directories of from and its children; undoes what it did on failure. */
+static int rename_dirs(struct store *s, struct name_list *l, const char *from, const char *to)
+{
+	size_t flen = strlen(from);
+	for (size_t i = 0; i < l->n; i++) {
+		char *newname = xasprintf("%s%s", to, l->names[i] + flen);
+		char *a = maildir_dir(s->maildir, l->names[i]), *b = maildir_dir(s->maildir, newname);
+		int rc = a && b ? rename(a, b) : -1;
+		free(newname);
+		free(a);
+		free(b);
+		if (rc < 0) {
+			log_error("store: rename %s: %s", l->names[i], strerror(errno));
+			l->n = i;
+			rename_dirs(s, l, to, from);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static enum store_rc move_all_messages(struct store *s, const struct ix_mailbox *from,
+                                       const char *to)
+{
+	struct ix_mailbox dst;
+	struct ix_message *m = NULL;
+	size_t n = 0;
+	if (index_mailbox_get(s->ix, to, &dst) != 0)
+		return STORE_ERROR;
+	char *src_dir = maildir_dir(s->maildir, from->name), *dst_dir = maildir_dir(s->maildir, to);
+	enum store_rc rc = index_messages(s->ix, from->id, &m, &n) < 0 ? STORE_ERROR : STORE_OK;
+	for (size_t i = 0; i < n && rc == STORE_OK; i++) {
+		char *name = NULL;
+		uint32_t uid;
+		if (maildir_move(src_dir, m[i].filename, dst_dir, m[i].flags, &name) < 0 ||
+		    index_message_add(s->ix, dst.id, name, m[i].flags, m[i].keywords,
+		                      m[i].internaldate, m[i].size, &uid) < 0 ||
+		    index_message_expunge(s->ix, from->id, m[i].uid) < 0)
+			rc = STORE_ERROR;
+		free(name);
+	}
+	index_messages_free(m, n);
+	free(src_dir);
+	free(dst_dir);
+	index_mailbox_clear(&dst);
+	return rc;
+}
+
+/* RENAME INBOX: a new mailbox receives INBOX's messages; INBOX stays. A crash
+ * half way leaves each file in one of the two directories, and the next
+ * scan of each indexes what it holds: nothing is lost. */
+static enum store_rc rename_inbox(struct store *s, const char *to)
+{
+	struct ix_mailbox inbox;
+	if (index_begin(s->ix) < 0)
+		return STORE_ERROR;
+	enum store_rc rc = STORE_ERROR;
+	if (index_mailbox_get(s->ix, "INBOX", &inbox) != 0)
+		goto fail;
+	if (sync_files(s, &inbox) < 0)
+		goto fail;
+	rc = mailbox_exists(s, to) ? STORE_EXISTS : create_with_parents(s, to);
+	if (rc == STORE_OK)
+		rc = move_all_messages(s, &inbox, to);
+	if (rc == STORE_OK && index_commit(s->ix) == 0) {
+		index_mailbox_clear(&inbox);
+		return STORE_OK;
+	}
+	if (rc == STORE_OK)
+		rc = STORE_ERROR;
+fail:
+	index_rollback(s->ix);
+	index_mailbox_clear(&inbox);
+	return rc;
+}
+
+enum store_rc store_rename(struct store *s, const char *from, const char *to)
+{
+	if (strcmp(to, "INBOX") == 0)
+		return STORE_EXISTS;
+	if (strcmp(from, "INBOX") == 0 && strncmp(to, "INBOX/", 6) == 0)
+		return STORE_NOTALLOWED;
+	if (strcmp(from, "INBOX") == 0)
+		return rename_inbox(s, to);
+	size_t flen = strlen(from);
+	if (strncmp(to, from, flen) == 0 && (to[flen] == '/' || to[flen] == '\0'))
+		return strcmp(to, from) == 0 ? STORE_EXISTS : STORE_NOTALLOWED;
+	if (index_begin(s->ix) < 0)
+		return STORE_ERROR;
+	struct name_list l = {.prefix = from};
+	enum store_rc rc = STORE_OK;
+	if (!mailbox_exists(s, from))
+		rc = STORE_NONEXISTENT;
+	else if (mailbox_exists(s, to))
+		rc = STORE_EXISTS;
+	else if (index_mailbox_each(s->ix, collect_below, &l) < 0)
+		rc = STORE_ERROR;
+	/* The new name's superiors, but not the name itself: the directory moves there. */
+	char *parent = xstrdup(to);
+	char *slash = strrchr(parent, '/');
+	if (rc == STORE_OK && slash) {
+		*slash = '\0';
+		rc = create_with_parents(s, parent);
+	}
+	free(parent);
+	if (rc == STORE_OK && index_mailbox_rename(s->ix, from, to) < 0)
+		rc = STORE_ERROR;
+	if (rc == STORE_OK && rename_dirs(s, &l, from, to) < 0)
+		rc = STORE_ERROR;
+	if (rc == STORE_OK && index_commit(s->ix) < 0) {
+		rename_dirs(s, &l, to, from);
+		rc = STORE_ERROR;
+	}
+	if (rc != STORE_OK)
+		index_rollback(s->ix);
+	names_free(&l);
+	return rc;
+}
+
+enum store_rc store_subscribe(struct store *s, const char *name, bool on)
+{
+	/* RFC 9051 6.3.7: a server MAY refuse to subscribe a name that does
+	 * not exist; we refuse, which catches typos. */
+	if (on && !mailbox_exists(s, name))
+		return STORE_NONEXISTENT;
+	return index_subscribe(s->ix, name, on) < 0 ? STORE_ERROR : STORE_OK;
+}
+
+struct list_acc {
+	struct store_mailbox *m;
+	size_t n, cap;
+};
+
+static struct store_mailbox *list_find_or_add(struct list_acc *a, const char *name)
+{
+	for (size_t i = 0; i < a->n; i++)
+		if (strcmp(a->m[i].name, name) == 0)
+			return &a->m[i];
+	if (a->n == a->cap)
+		a->m = xrealloc(a->m, (a->cap = a->cap ? a->cap * 2 : 16) * sizeof *a->m);
+	struct store_mailbox *e = &a->m[a->n++];
+	memset(e, 0, sizeof *e);
+	e->name = xstrdup(name);
+	return e;
+}
+
+static void list_mailbox_cb(void *arg, const char *name, const char *special_use)
+{
+	struct store_mailbox *e = list_find_or_add(arg, name);
+	e->exists = true;
+	e->special_use = special_use_static(special_use);
+}
+
+static void list_sub_cb(void *arg, const char *name)
+{
+	list_find_or_add(arg, name)->subscribed = true;
+}
+
+static int mailbox_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct store_mailbox *)a)->name, ((const struct store_mailbox *)b)->name);
+}
+
+enum store_rc store_list(struct store *s, struct store_mailbox **out, size_t *n)
+{
+	struct list_acc a = {0};
+	if (index_mailbox_each(s->ix, list_mailbox_cb, &a) < 0 ||
+	    index_subscription_each(s->ix, list_sub_cb, &a) < 0) {
+		store_list_free(a.m, a.n);
+		return STORE_ERROR;
+	}
+	if (a.n)
+		qsort(a.m, a.n, sizeof *a.m, mailbox_cmp);
+	*out = a.m;
+	*n = a.n;
+	return STORE_OK;
+}
+
+void store_list_free(struct store_mailbox *m, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(m[i].name);
+	free(m);
+}
+
+enum store_rc store_status(struct store *s, const char *name, struct store_status *st)
+{
+	struct ix_mailbox mb;
+	struct ix_counts c = {0};
+	enum store_rc rc = mailbox_fresh(s, name, &mb);
+	if (rc != STORE_OK)
+		return rc;
+	if (index_mailbox_counts(s->ix, mb.id, &c) < 0)
+		rc = STORE_ERROR;
+	st->messages = c.messages;
+	st->recent = c.recent;
+	st->unseen = c.unseen;
+	st->deleted = c.deleted;
+	st->size = c.size;
+	st->uidnext = mb.uidnext;
+	st->uidvalidity = mb.uidvalidity;
+	st->highestmodseq = mb.modseq;
+	index_mailbox_clear(&mb);
+	return rc;
+}
+
+enum store_rc store_tmpfile(struct store *s, int *fd, char **path)
+{
+	if (maildir_tmpfile(s->maildir, fd, path) < 0) {
+		log_error("store: %s: cannot create a temporary file: %s", s->user, strerror(errno));
+		return STORE_ERROR;
+	}
+	return STORE_OK;
+}
+
+enum store_rc store_tmpfile_write(struct store *s, const char *data, size_t len, char **path)
+{
+	int fd;
+	if (store_tmpfile(s, &fd, path) != STORE_OK)
+		return STORE_ERROR;
+	while (len > 0) {
+		ssize_t w = write(fd, data, len);
+		if (w < 0) {
+			log_error("store: %s: cannot write a temporary file: %s", s->user, strerror(errno));
+			close(fd);
+			store_tmpfile_discard(*path);
+			*path = NULL;
+			return STORE_ERROR;
+		}
+		data += w;
+		len -= (size_t)w;
+	}
+	close(fd);
+	return STORE_OK;
+}
+
+void store_tmpfile_discard(char *path)
+{
+	unlink(path); /* ENOENT once store_append has moved it */
+	free(path);
+}
+
+static char *join_keywords(const char *const *kw, size_t n)
+{
+	struct sbuf b = {0};
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			sbuf_addc(&b, ' ');
+		sbuf_adds(&b, kw[i]);
+	}
+	return sbuf_take(&b);
+}
+
+enum store_rc store_append(struct store *s, const char *mailbox, const struct store_append *req,
+                           uint32_t *uidvalidity, uint32_t *uid)
+{
+	struct ix_mailbox mb;
+	int found = index_mailbox_get(s->ix, mailbox, &mb);
+	if (found != 0)
+		return found > 0 ? STORE_NONEXISTENT : STORE_ERROR;
+	char *dir = maildir_dir(s->maildir, mailbox), *name = NULL;
+	char *kw = join_keywords(req->keywords, req->nkeywords);
+	uint64_t vsize;
+	time_t mtime;
+	enum store_rc rc = STORE_ERROR;
+	if (maildir_commit(req->path, dir, req->flags, req->internaldate, &name) < 0) {
+		log_error("store: %s: cannot store a message in %s: %s", s->user, mailbox,
+		          strerror(errno));
+		goto out;
+	}
+	if (maildir_file_stat(dir, name, &vsize, &mtime) < 0 || index_begin(s->ix) < 0)
+		goto unlink;
+	index_mailbox_clear(&mb);
+	/* Fetched again under the lock: another process may have changed it. */
+	if (index_mailbox_get(s->ix, mailbox, &mb) != 0 ||
+	    index_message_add(s->ix, mb.id, name, req->flags, kw, req->internaldate, vsize, uid) < 0 ||
+	    index_mailbox_add_keywords(s->ix, mb.id, req->keywords, req->nkeywords) < 0 ||
+	    index_commit(s->ix) < 0) {
+		index_rollback(s->ix);
+		goto unlink;
+	}
+	*uidvalidity = mb.uidvalidity;
+	rc = STORE_OK;
+	goto out;
+unlink:
+	maildir_unlink(dir, name);
+out:
+	index_mailbox_clear(&mb);
+	free(dir);
+	free(name);
+	free(kw);
+	return rc;
+}
+
+/* ---- views ---- */
+
+static void view_msgs_clear(struct view *v)
+{
+	for (size_t i = 0; i < v->n; i++)
+		free(v->msgs[i].keywords);
+	v->n = 0;
+}
+
+static void view_push(struct view *v, const struct ix_message *m, bool recent)
+{
+	if (v->n == v->cap)
+		v->msgs = xrealloc(v->msgs, (v->cap = v->cap ? v->cap * 2 : 64) * sizeof *v->msgs);
+	struct view_msg *e = &v->msgs[v->n++];
+	e->uid = m->uid;
+	e->flags = m->flags;
+	e->keywords = xstrdup(m->keywords ? m->keywords : "");
+	e->recent = recent;
+}
+
+static void view_take_mailbox(struct view *v, struct ix_mailbox *mb)
+{
+	v->uidvalidity = mb->uidvalidity;
+	v->uidnext = mb->uidnext;
+	v->modseq = mb->modseq;
+	free(v->keywords);
+	v->keywords = mb->keywords;
+	mb->keywords = NULL;
+}
+
+/* \Recent belongs to the first session to see a message read-write: it
+ * gets the UIDs from the old mark on, and the mark moves to UIDNEXT. */
+static void claim_recent(struct store *s, int64_t mailbox_id, uint32_t *from)
+{
+	*from = UINT32_MAX;
+	if (index_begin(s->ix) < 0)
+		return;
+	if (index_mailbox_claim_recent(s->ix, mailbox_id, from) < 0 || index_commit(s->ix) < 0) {
+		index_rollback(s->ix);
+		*from = UINT32_MAX;
+	}
+}
+
+enum store_rc view_open(struct store *s, const char *name, bool readonly, struct view **out)
+{
+	struct ix_mailbox mb;
+	enum store_rc rc = mailbox_fresh(s, name, &mb);
+	if (rc != STORE_OK)
+		return rc;
+	struct view *v = xcalloc(1, sizeof *v);
+	v->store = s;
+	v->name = xstrdup(name);
+	v->readonly = readonly;
+	v->recent_from = UINT32_MAX;
+	if (!readonly)
+		claim_recent(s, mb.id, &v->recent_from);
+	struct ix_message *m = NULL;
+	size_t n = 0;
+	if (index_messages(s->ix, mb.id, &m, &n) < 0) {
+		index_mailbox_clear(&mb);
+		view_close(v);
+		return STORE_ERROR;
+	}
+	for (size_t i = 0; i < n; i++)
+		view_push(v, &m[i], m[i].uid >= v->recent_from);
+	index_messages_free(m, n);
+	view_take_mailbox(v, &mb);
+	index_mailbox_clear(&mb);
+	*out = v;
+	return STORE_OK;
+}
+
+void view_close(struct view *v)
+{
+	if (!v)
+		return;
+	view_msgs_clear(v);
+	free(v->msgs);
+	free(v->keywords);
+	free(v->name);
+	free(v);
+}
+
+enum store_rc view_sync(struct view *v, bool allow_expunge, struct view_changes *ch)
+{
+	struct ix_mailbox mb;
+	memset(ch, 0, sizeof *ch);
+	enum store_rc rc = mailbox_fresh(v->store, v->name, &mb);
+	if (rc != STORE_OK)
+		return rc;
+	if (mb.modseq == v->modseq) {
+		index_mailbox_clear(&mb);
+		return STORE_OK;
+	}
+	struct ix_message *m = NULL;
+	size_t n = 0;
+	if (index_messages(v->store->ix, mb.id, &m, &n) < 0) {
+		index_mailbox_clear(&mb);
+		return STORE_ERROR;
+	}
+	/* Walk the old view from the end so that each expunged sequence number
+	 * is still right when the client applies the ones before it. */
+	size_t j = n;
+	ch->expunged = xmalloc((v->n ? v->n : 1) * sizeof *ch->expunged);
+	for (size_t i = v->n; i-- > 0;) {
+		uint32_t uid = v->msgs[i].uid;
+		while (j > 0 && m[j - 1].uid > uid)
+			j--;
+		bool present = j > 0 && m[j - 1].uid == uid;
+		if (present) {
+			v->msgs[i].flags = m[j - 1].flags;
+		} else if (allow_expunge) {
+			free(v->msgs[i].keywords);
+			memmove(&v->msgs[i], &v->msgs[i + 1], (v->n - i - 1) * sizeof *v->msgs);
+			v->n--;
+			ch->expunged[ch->nexpunged++] = (uint32_t)i + 1;
+		}
+	}
+	uint32_t last = v->n ? v->msgs[v->n - 1].uid : 0;
+	uint32_t recent_from = UINT32_MAX;
+	if (!v->readonly && n > 0 && m[n - 1].uid > last)
+		claim_recent(v->store, mb.id, &recent_from);
+	for (size_t k = 0; k < n; k++) {
+		if (m[k].uid <= last)
+			continue;
+		view_push(v, &m[k], m[k].uid >= recent_from);
+		ch->exists_changed = true;
+		if (v->msgs[v->n - 1].recent)
+			ch->recent++;
+	}
+	index_messages_free(m, n);
+	view_take_mailbox(v, &mb);
+	index_mailbox_clear(&mb);
+	if (ch->recent || ch->exists_changed) {
+		ch->recent = 0;
+		for (size_t i = 0; i < v->n; i++)
+			ch->recent += v->msgs[i].recent;
+	}
+	return STORE_OK;
+}
+
+void view_changes_free(struct view_changes *ch)
+{
+	free(ch->expunged);
+	memset(ch, 0, sizeof *ch);
+}
+
+enum store_rc view_expunge(struct view *v, uint32_t **expunged, size_t *n)
+{
+	struct store *s = v->store;
+	struct ix_mailbox mb;
+	struct ix_message *m = NULL;
+	size_t nm = 0;
+	*expunged = NULL;
+	*n = 0;
+	if (index_begin(s->ix) < 0)
+		return STORE_ERROR;
+	if (index_mailbox_get(s->ix, v->name, &mb) != 0) {
+		index_rollback(s->ix);
+		return STORE_NONEXISTENT;
+	}
+	char *dir = maildir_dir(s->maildir, v->name);
+	enum store_rc rc = index_messages(s->ix, mb.id, &m, &nm) < 0 ? STORE_ERROR : STORE_OK;
+	for (size_t i = 0; i < nm && rc == STORE_OK; i++)
+		if (m[i].flags & FLAG_DELETED && index_message_expunge(s->ix, mb.id, m[i].uid) < 0)
+			rc = STORE_ERROR;
+	if (rc == STORE_OK && index_commit(s->ix) < 0)
+		rc = STORE_ERROR;
+	if (rc != STORE_OK)
+		index_rollback(s->ix);
+	/* Files go only after the commit: a crash before it loses nothing. */
+	for (size_t i = 0; i < nm && rc == STORE_OK; i++)
+		if (m[i].flags & FLAG_DELETED)
+			maildir_unlink(dir, m[i].filename);
+	index_messages_free(m, nm);
+	index_mailbox_clear(&mb);
+	free(dir);
+	if (rc != STORE_OK)
+		return rc;
+	struct view_changes ch;
+	rc = view_sync(v, true, &ch);
+	*expunged = ch.expunged;
+	*n = ch.nexpunged;
+	return rc;
+}

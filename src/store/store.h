@@ -1,0 +1,127 @@
+/* The mail store API: one user's mailboxes and messages. The IMAP layer
+ * talks only to this; SQL lives in store/index.c and file paths in
+ * store/maildir.c, so another backend can sit behind the same calls.
+ *
+ * Mailbox names here are UTF-8 with '/' as the hierarchy separator and
+ * "INBOX" spelled in capitals (store_name_check canonicalises). Every call
+ * returns a store_rc; the caller owns whatever an out-parameter returns. */
+#ifndef GANNET_STORE_STORE_H
+#define GANNET_STORE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "store/maildir.h" /* FLAG_* */
+
+enum store_rc {
+	STORE_OK = 0,
+	STORE_NONEXISTENT = -1, /* no such mailbox */
+	STORE_EXISTS = -2,      /* target already exists */
+	STORE_BADNAME = -3,     /* name not allowed */
+	STORE_NOTALLOWED = -4,  /* e.g. DELETE INBOX */
+	STORE_ERROR = -5,       /* I/O or index failure (logged) */
+	STORE_LIMIT = -6,       /* too many mailboxes, too deep */
+};
+
+struct store_limits {
+	size_t max_mailboxes;
+	size_t max_name_len; /* bytes of UTF-8 */
+	size_t max_depth;    /* hierarchy levels */
+};
+
+struct store;
+
+/* Opens (creating on first use) DATA/users/USER with its Maildir and index; a
+ * new user gets INBOX, Sent, Drafts, Trash, Junk and Archive. */
+enum store_rc store_open(const char *data_dir, const char *user, const struct store_limits *lim,
+                         struct store **out);
+void store_close(struct store *s);
+
+/* Checks a mailbox name and canonicalises it (INBOX in any case becomes
+ * "INBOX"; a trailing '/' is dropped). Returns a new string or NULL. */
+char *store_name_check(const struct store *s, const char *name);
+
+enum store_rc store_create(struct store *s, const char *name);
+enum store_rc store_delete(struct store *s, const char *name);
+/* Renames a mailbox and everything below it; INBOX moves its messages into
+ * a new mailbox and stays, empty (RFC 9051 section 6.3.6). */
+enum store_rc store_rename(struct store *s, const char *from, const char *to);
+enum store_rc store_subscribe(struct store *s, const char *name, bool on);
+
+struct store_mailbox {
+	char *name;
+	const char *special_use; /* static string or NULL */
+	bool exists;             /* false: only subscribed */
+	bool subscribed;
+};
+/* Every existing or subscribed mailbox, sorted by name. */
+enum store_rc store_list(struct store *s, struct store_mailbox **out, size_t *n);
+void store_list_free(struct store_mailbox *m, size_t n);
+
+struct store_status {
+	uint32_t messages, recent, unseen, deleted, uidnext, uidvalidity;
+	uint64_t size, highestmodseq;
+};
+/* Picks up files an MTA delivered, then counts. */
+enum store_rc store_status(struct store *s, const char *name, struct store_status *st);
+
+/* A file to stream an APPEND literal into; it stays the caller's until
+ * store_append consumes it. */
+enum store_rc store_tmpfile(struct store *s, int *fd, char **path);
+
+/* Writes data into a new temporary file for store_append. */
+enum store_rc store_tmpfile_write(struct store *s, const char *data, size_t len, char **path);
+/* Removes a temporary file store_append did not consume, and frees path. */
+void store_tmpfile_discard(char *path);
+
+struct store_append {
+	const char *path; /* a file from store_tmpfile holding the message */
+	uint32_t flags;
+	const char *const *keywords;
+	size_t nkeywords;
+	time_t internaldate;
+};
+/* Moves the message into the mailbox, on disk (fsync'd) before it returns. */
+enum store_rc store_append(struct store *s, const char *mailbox, const struct store_append *req,
+                           uint32_t *uidvalidity, uint32_t *uid);
+
+/* A selected mailbox as one session sees it: the messages in sequence
+ * order, as this session was last told of them. */
+struct view_msg {
+	uint32_t uid, flags;
+	char *keywords;
+	bool recent;
+};
+struct view {
+	struct store *store;
+	char *name;
+	bool readonly;
+	uint32_t uidvalidity, uidnext;
+	uint64_t modseq;
+	char *keywords; /* the mailbox's keywords, space-separated */
+	struct view_msg *msgs;
+	size_t n, cap;
+	uint32_t recent_from; /* UIDs >= this are \Recent to this session */
+};
+
+enum store_rc view_open(struct store *s, const char *name, bool readonly, struct view **out);
+void view_close(struct view *v);
+
+/* What changed since the view was last brought up to date: expunged holds
+ * sequence numbers in the order they must be reported (each as the client
+ * numbers them at that moment); then the view has n messages. */
+struct view_changes {
+	uint32_t *expunged;
+	size_t nexpunged;
+	bool exists_changed;
+	uint32_t recent;
+};
+enum store_rc view_sync(struct view *v, bool allow_expunge, struct view_changes *ch);
+void view_changes_free(struct view_changes *ch);
+
+/* Removes \Deleted messages; expunged gets their sequence numbers in report order. */
+enum store_rc view_expunge(struct view *v, uint32_t **expunged, size_t *n);
+
+#endif
