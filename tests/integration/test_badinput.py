@@ -320,7 +320,8 @@ def handwritten():
         raw("literal not followed by CRLF", "a1 LOGIN {5}x\r\n"),
         raw("literal followed by bare LF", "a1 LOGIN {5}\n", "alice secret-pw\r\n"),
         raw("zero-length literal mailbox", "a1 CREATE {0}\r\n", lit(" extra\r\n")),
-        raw("binary literal in LOGIN", "a1 LOGIN ~{5}\r\n", Refuse(), tag=b"a1"),
+        raw("binary literal in LOGIN", "a1 LOGIN ~{5}\r\n", lit("alice secret-pw\r\n")),
+        raw("literal after a stray brace", "a1 LOGIN {{5}\r\n", lit("alice secret-pw\r\n")),
     ]
     # huge and garbage literal sizes: refused without a continuation request
     for n in ["99999999999", "4294967296", "4294967297", "18446744073709551615", "18446744073709551616",
@@ -328,7 +329,7 @@ def handwritten():
         c.append(raw("LOGIN literal {%s}" % n, "a1 LOGIN {%s}\r\n" % n, Refuse()))
     for n in ["99999999999", "4294967296", "4294967297", "18446744073709551616", "18446744073709551617"]:
         c.append(raw("APPEND literal {%s}" % n, "a1 APPEND INBOX {%s}\r\n" % n, Refuse(), no_code=b"[TOOBIG]"))
-    for n in ["-1", "1a", "", "+", " 5", "5 ", "{5", "0x10", "1e3", "+5", "5++", "5-", "5.0", "\xff"]:
+    for n in ["-1", "1a", "", "+", " 5", "5 ", "0x10", "1e3", "+5", "5++", "5-", "5.0", "\xff"]:
         c.append(raw("LOGIN literal size {%s}" % n, "a1 LOGIN {%s}\r\n" % n, Refuse()))
     for n in ["-1+", "1a+", "+5+", " 5+"]:
         c.append(raw("LITERAL+ size {%s}" % n, "a1 LOGIN {%s}\r\n" % n))

@@ -148,12 +148,13 @@ def test_curl_wrong_password(srv):
     r = curl(srv, "", user="alice:wrong-pw")
     assert r.returncode == CURLE_LOGIN_DENIED, (r.returncode, r.stdout, r.stderr)
     assert b"* LIST" not in r.stdout, r.stdout
-    r = curl(srv, "", "--login-options", "AUTH=+LOGIN", user="alice:wrong-pw")
+    r = curl(srv, "", "--login-options", "AUTH=PLAIN", user="alice:wrong-pw")
     assert r.returncode == CURLE_LOGIN_DENIED, (r.returncode, r.stdout, r.stderr)
     r = curl(srv, "", user="nobody:secret-pw")
     assert r.returncode == CURLE_LOGIN_DENIED, (r.returncode, r.stdout, r.stderr)
-    # and the right password still works, both with LOGIN and SASL PLAIN
-    for opts in (["--login-options", "AUTH=+LOGIN"], ["--login-options", "AUTH=PLAIN"]):
+    # and the right password still works, with curl's choice and with SASL PLAIN
+    # (curl 7.88 cannot be told to use LOGIN while AUTH=PLAIN is advertised)
+    for opts in ([], ["--login-options", "AUTH=PLAIN"]):
         r = curl(srv, "", *opts)
         assert r.returncode == 0, (opts, r.returncode, r.stderr)
         assert set(list_lines(r.stdout)) == DEFAULT_MAILBOXES, (opts, r.stdout)
