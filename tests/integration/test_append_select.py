@@ -302,9 +302,7 @@ def test_recent_goes_to_one_session(srv):
     a.append_ok("Archive", message("r2"))
     b = client(srv, login=True)
     assert b.status("Archive", "RECENT MESSAGES") == {"RECENT": 2, "MESSAGES": 2}
-    lines, tagged = b.ok("EXAMINE Archive")  # read-only: does not take \Recent away from others
-    assert select_info(lines, tagged)["RECENT"] == 2, lines
-    b.ok("CLOSE")
+    assert b.status("Archive", "RECENT MESSAGES") == {"RECENT": 2, "MESSAGES": 2}  # STATUS takes nothing
     cc = client(srv, login=True)
     lines, tagged = cc.ok("SELECT Archive")
     info = select_info(lines, tagged)
@@ -317,12 +315,30 @@ def test_recent_goes_to_one_session(srv):
     assert a.status("Archive", "RECENT MESSAGES") == {"RECENT": 0, "MESSAGES": 2}
     lines, tagged = b.ok("EXAMINE Archive")
     assert select_info(lines, tagged)["RECENT"] == 0, lines
+    b.ok("CLOSE")
     # a new message is recent to exactly one of the two sessions that have the mailbox selected
     a.append_ok("Archive", message("r3"))
     lines_c, _ = cc.ok("NOOP")
     lines_d, _ = d.ok("NOOP")
     assert b"* 3 EXISTS" in lines_c and b"* 3 EXISTS" in lines_d, (lines_c, lines_d)
     assert last_recent(lines_c, 2) + last_recent(lines_d, 0) == 3, (lines_c, lines_d)
+
+
+def test_examine_sees_recent_without_taking_it(srv):
+    # RFC 3501 2.3.2: the first session notified sees \Recent; only a read-write one takes it from
+    # later sessions. An EXAMINE (read-only) session is first here, so it sees the messages as recent,
+    # and the SELECT after it still gets them.
+    a = client(srv, login=True)
+    a.append_ok("Archive", message("r1"))
+    a.append_ok("Archive", message("r2"))
+    b = client(srv, login=True)
+    lines, tagged = b.ok("EXAMINE Archive")
+    assert select_info(lines, tagged)["RECENT"] == 2, lines
+    b.ok("CLOSE")
+    assert a.status("Archive", "RECENT") == {"RECENT": 2}
+    c = client(srv, login=True)
+    lines, tagged = c.ok("SELECT Archive")
+    assert select_info(lines, tagged)["RECENT"] == 2, lines
 
 
 def last_recent(lines, default):

@@ -8,7 +8,7 @@ disk."""
 
 import os
 
-from helpers_states import (client, code_args, list_lines, list_map, message, parse_status_line, quote, resp_code,
+from helpers_states import (client, code_args, find_message_files, list_lines, list_map, message, parse_status_line, quote, resp_code,
                             snapshot, snapshot_diff, status_of, status_word, untagged)
 
 DEFAULTS = {"INBOX": None, "Sent": "\\sent", "Drafts": "\\drafts", "Trash": "\\trash", "Junk": "\\junk",
@@ -450,7 +450,9 @@ def test_list_return_children_subscribed(srv):
     got = list_map(lines)
     assert set(got) == set(DEFAULTS) | {"fam", "fam/kid", "lone"}, sorted(got)
     lines2, _ = c.ok('LSUB "" "*"')
-    subscribed = set(list_map(lines2, "LSUB"))
+    # the subscribed names (a \Noselect LSUB line is an unsubscribed parent, RFC 3501 6.3.9)
+    subscribed = {n for n, e in list_map(lines2, "LSUB").items() if not e.has("\\Noselect")}
+    assert {"fam/kid", "INBOX"} <= subscribed and not {"fam", "lone"} & subscribed, lines2
     for name, e in got.items():
         # RFC 5258 3.2: \Subscribed MUST be accurately computed; CHILDREN attributes MUST be returned
         assert e.has("\\Subscribed") == (name in subscribed), (e, subscribed)
@@ -650,44 +652,82 @@ HOSTILE = [
 HOSTILE_LITERALS = [b"new\nline", b"cr\rhere", b"x" * 5000]
 
 
+def check_unchanged(srv, before, wrong):
+    """Nothing outside the user's Maildir changed (worst case: a path escape); every name was refused
+    (wrong lists the ones that were not); and nothing at all changed on disk."""
+    added, removed, changed = snapshot_diff(before, snapshot(srv.dir))
+    md = os.path.relpath(srv.maildir(), srv.dir) + "/"
+    outside = [p for p in added + removed + changed if not p.startswith(md)]
+    assert not outside, "files outside the Maildir changed: %r (names accepted: %r)" % (outside, wrong)
+    assert not wrong, "names not refused with NO: %r" % wrong
+    assert (added, removed, changed) == ([], [], []), "files changed: +%r -%r ~%r" % (added, removed, changed)
+
+
 def test_hostile_names_are_refused_and_touch_nothing(srv):
     c = client(srv, login=True)
     c.ok("CREATE victim")
     before_list = set(list_map(c.list('"" "*"')))
     before = snapshot(srv.dir)
+    wrong = []  # every refusal that did not happen, reported together
     for name in HOSTILE:
         q = quote(name)
-        for cmd in ("CREATE %s" % q, "RENAME victim %s" % q, "RENAME %s victim2" % q, "DELETE %s" % q,
-                    "SELECT %s" % q, "EXAMINE %s" % q, "STATUS %s (MESSAGES)" % q):
+        for cmd in ("RENAME victim %s" % q, "RENAME %s victim2" % q, "DELETE %s" % q, "SELECT %s" % q,
+                    "EXAMINE %s" % q, "STATUS %s (MESSAGES)" % q, "APPEND", "CREATE %s" % q):
+            if cmd == "APPEND":
+                lines, tagged = c.append(name, message("hostile"))
+                if status_word(tagged) != "NO" or code_args(tagged, "TRYCREATE") is not None:
+                    wrong.append(("APPEND " + q, tagged))  # NO, and no TRYCREATE for a name that can't be created
+                c.noop_ok()
+                continue
             lines, tagged = c.run(cmd)
-            assert status_word(tagged) == "NO", "%r: expected NO, got %r" % (cmd, tagged)
+            if status_word(tagged) != "NO":
+                wrong.append((cmd, tagged))
+            if cmd.startswith("RENAME victim ") and status_word(tagged) == "OK":
+                c.run("RENAME %s victim" % q)  # undo, so the next commands test the name itself
             c.noop_ok()
-        lines, tagged = c.append(name, message("hostile"))
-        assert status_word(tagged) == "NO", "APPEND to %r: %r" % (name, tagged)
-        assert code_args(tagged, "TRYCREATE") is None, "TRYCREATE for a name that cannot be created: %r" % tagged
-        c.noop_ok()
     for data in HOSTILE_LITERALS:
-        lines, tagged = c.literal_command(c.tag(), "CREATE", data, plus=True)
-        assert status_word(tagged) == "NO", "CREATE {literal %r}: %r" % (data[:20], tagged)
-        c.noop_ok()
-        lines, tagged = c.literal_command(c.tag(), "RENAME victim", data, plus=True)
-        assert status_word(tagged) == "NO", "RENAME victim {literal %r}: %r" % (data[:20], tagged)
-        c.noop_ok()
-    after = snapshot(srv.dir)
-    added, removed, changed = snapshot_diff(before, after)
-    assert (added, removed, changed) == ([], [], []), "files changed: +%r -%r ~%r" % (added, removed, changed)
+        for prefix in ("CREATE", "RENAME victim"):
+            lines, tagged = c.literal_command(c.tag(), prefix, data, plus=True)
+            if status_word(tagged) != "NO":
+                wrong.append(("%s {literal %r}" % (prefix, data[:20]), tagged))
+            c.noop_ok()
+    check_unchanged(srv, before, wrong)
     assert set(list_map(c.list('"" "*"'))) == before_list
     c.select("victim")
+
+
+def test_deleting_a_refused_or_odd_name_never_touches_inbox(srv):
+    # design.md section 2: a message APPEND said OK for survives; whatever the server makes of a name
+    # with a C1 control or a line separator, CREATE and DELETE of it must not reach INBOX's files
+    c = client(srv, login=True)
+    msg = message("precious")
+    c.append_ok("INBOX", msg)
+    c.ok("ENABLE UTF8=ACCEPT")
+    for name in ["x\u0085y", "line\u2028sep", "c1\u009f"]:
+        c.run("CREATE " + quote(name))
+        c.noop_ok()
+        c.run("DELETE " + quote(name))
+        c.noop_ok()
+        assert len(find_message_files(srv.maildir(), msg)) == 1, "INBOX's message file is gone after %r" % name
+        assert c.status("INBOX", "MESSAGES") == {"MESSAGES": 1}, name
+    d = client(srv, login=True)
+    for name in ["x&AIU-y", "&ICg-"]:
+        d.run("CREATE " + quote(name))
+        d.run("DELETE " + quote(name))
+        assert len(find_message_files(srv.maildir(), msg)) == 1, "INBOX's message file is gone after %r" % name
+        assert d.status("INBOX", "MESSAGES") == {"MESSAGES": 1}, name
 
 
 def test_hostile_names_in_utf8_mode(srv):
     c = client(srv, login=True)
     c.ok("ENABLE UTF8=ACCEPT")
     before = snapshot(srv.dir)
-    for name in ["../x", "a/../../b", "/abs", "a//b", "x\u0085y", "line\u2028sep", "para\u2029sep",
-                 "é" * 600]:
+    wrong = []
+    # RFC 6855 section 3: names MUST NOT contain U+0000-U+001F, U+007F, U+0080-U+009F, U+2028, U+2029
+    for name in ["../x", "a/../../b", "/abs", "a//b", "ctl\u0001", "del\u007f", "x\u0085y", "c1\u009f",
+                 "line\u2028sep", "para\u2029sep", "é" * 600]:
         lines, tagged = c.run("CREATE " + quote(name))
-        assert status_word(tagged) == "NO", "CREATE %r: %r" % (name, tagged)
+        if status_word(tagged) != "NO":
+            wrong.append((name, tagged))  # not deleted again: see test_deleting_a_refused_or_odd_name_...
         c.noop_ok()
-    added, removed, changed = snapshot_diff(before, snapshot(srv.dir))
-    assert (added, removed, changed) == ([], [], []), "files changed: +%r -%r ~%r" % (added, removed, changed)
+    check_unchanged(srv, before, wrong)
