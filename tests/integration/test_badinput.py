@@ -28,6 +28,7 @@ ALL = (NA, AU, SE)
 READ_TIMEOUT = 10.0  # one read; the server answers a NOOP in milliseconds
 BATCH_BUDGET = 75.0  # seconds per state batch; the runner's limit is 120 s
 BADNO = (b"BAD", b"NO")
+QUICKACK = getattr(socket, "TCP_QUICKACK", 12)
 DEFAULT_MAILBOXES = {"INBOX", "Sent", "Drafts", "Trash", "Junk", "Archive"}
 
 # Every command name that some IMAP extension defines: a generated "unknown
@@ -530,6 +531,7 @@ class Hang(Exception):
 class Conn:
     def __init__(self, port):
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=READ_TIMEOUT)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.buf = b""
         self.eof = False
         self.reset = False
@@ -562,6 +564,9 @@ class Conn:
                     return rest
                 return None
             try:
+                # answer at once: a server that writes a reply in pieces
+                # without TCP_NODELAY would otherwise wait for our delayed ACK
+                self.sock.setsockopt(socket.IPPROTO_TCP, QUICKACK, 1)
                 chunk = self.sock.recv(65536)
             except socket.timeout:
                 raise Hang("no complete line from the server within %.0f s (have %r)"
