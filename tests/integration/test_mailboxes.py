@@ -310,10 +310,12 @@ def test_subscribe_unsubscribe_lsub(srv):
     c.ok("SUBSCRIBE s1")
     c.ok("SUBSCRIBE s1")  # RFC 9051 6.3.7: OK if already subscribed
     c.ok('SUBSCRIBE "s2/x"')
-    lines, _ = c.ok('LSUB "" "s*"')
+    lines, _ = c.ok('LSUB "" "s1"')
     got = list_map(lines, "LSUB")
-    assert set(got) == {"s1", "s2/x"}, got
-    assert got["s1"].delim == "/" and got["s2/x"].delim == "/"
+    assert set(got) == {"s1"} and got["s1"].delim == "/", lines
+    lines, _ = c.ok('LSUB "" "s2/*"')
+    got = list_map(lines, "LSUB")
+    assert set(got) == {"s2/x"} and got["s2/x"].delim == "/", lines
     # RFC 3501 6.3.9: "%" in LSUB returns an unsubscribed parent of a subscribed name, with \Noselect
     lines, _ = c.ok('LSUB "" "s%"')
     got = list_map(lines, "LSUB")
@@ -321,8 +323,10 @@ def test_subscribe_unsubscribe_lsub(srv):
     assert got["s2"].has("\\Noselect"), got["s2"]
     assert not got["s1"].has("\\Noselect"), got["s1"]
     c.ok("UNSUBSCRIBE s1")
-    lines, _ = c.ok('LSUB "" "s*"')
-    assert set(list_map(lines, "LSUB")) == {"s2/x"}, lines
+    lines, _ = c.ok('LSUB "" "s%"')
+    assert set(list_map(lines, "LSUB")) == {"s2"}, lines
+    lines, _ = c.ok('LSUB "" "s1"')
+    assert list_lines(lines, "LSUB") == [], lines
     # LSUB lists nothing that is not subscribed
     lines, _ = c.ok('LSUB "" "nothing-here*"')
     assert list_lines(lines, "LSUB") == [], lines
@@ -330,6 +334,18 @@ def test_subscribe_unsubscribe_lsub(srv):
     _, tagged = c.run("UNSUBSCRIBE never-subscribed")
     assert status_word(tagged) in ("OK", "NO"), tagged
     c.noop_ok()
+
+
+def test_lsub_star_lists_only_subscribed_names(srv):
+    # RFC 3501 6.3.9: LSUB returns a subset of the subscribed names; only a "%" that stops at an
+    # unsubscribed parent returns that parent (with \Noselect). With "*" the child itself matches.
+    c = client(srv, login=True)
+    c.ok('CREATE "s2/x"')
+    c.ok('SUBSCRIBE "s2/x"')
+    c.ok("CREATE s1")
+    c.ok("SUBSCRIBE s1")
+    lines, _ = c.ok('LSUB "" "s*"')
+    assert set(list_map(lines, "LSUB")) == {"s1", "s2/x"}, lines
 
 
 def test_subscriptions_survive_reconnect_and_restart(srv):
@@ -634,11 +650,18 @@ def test_utf8_names_after_enable(srv):
     for e in list_lines(c.list('"" "*"')):
         assert all(b < 0x80 for b in e.raw), "8-bit LIST response without ENABLE UTF8=ACCEPT: %r" % e.raw
     u.select("Straße/Öl")
-    # invalid UTF-8 in a quoted string MUST get BAD once UTF8=ACCEPT is enabled (RFC 6855 section 3)
-    lines, tagged = u.run(b'CREATE "bad\xc3(utf8"')
-    assert status_word(tagged) == "BAD", tagged
-    u.noop_ok()
-    assert not [n for n in list_map(u.list('"" "bad*"'))], "a mailbox was created from invalid UTF-8"
+
+
+def test_invalid_utf8_in_quoted_string_is_bad(srv):
+    # RFC 6855 section 3: once UTF8=ACCEPT is enabled, the server MUST reject with BAD any octets
+    # with the high bit set that are not UTF-8
+    u = client(srv, login=True)
+    u.ok("ENABLE UTF8=ACCEPT")
+    for bad in (b"bad\xc3(utf8", b"lone\x80", b"over\xc0\xaflong", b"surr\xed\xa0\x80"):
+        lines, tagged = u.run(b'CREATE "' + bad + b'"')
+        assert status_word(tagged) == "BAD", (bad, tagged)
+        u.noop_ok()
+    assert not list_map(u.list('"" "*"')).keys() - set(DEFAULTS), "a mailbox was created from invalid UTF-8"
 
 
 # --------------------------------------------------------------------------- hostile names
