@@ -527,6 +527,32 @@ def test_imaplib_walk(srv):
     assert typ == "BYE", (typ, data)
 
 
+def test_pipelined_commands_cross_states(srv):
+    # RFC 3501 5.5 and RFC 5161 3.1: LOGIN, ENABLE, SELECT and more may be sent without waiting;
+    # each is answered in order, in the state the previous ones left
+    c = client(srv)
+    c.send(b'P1 LOGIN %s "%s"\r\nP2 ENABLE UTF8=ACCEPT\r\nP3 SELECT INBOX\r\nP4 CHECK\r\n'
+           b"P5 CLOSE\r\nP6 CHECK\r\nP7 LOGOUT\r\n" % (USER.encode(), PASSWORD.encode()))
+    want = {"P1": "OK", "P2": "OK", "P3": "OK", "P4": "OK", "P5": "OK", "P6": "BAD", "P7": "OK"}
+    for tag, status in want.items():
+        lines, tagged = c.until(tag)
+        assert status_word(tagged) == status, (tag, tagged)
+        if tag == "P2":
+            assert untagged(lines, "ENABLED") == [b"* ENABLED UTF8=ACCEPT"], lines
+    c.expect_eof()
+
+
+def test_id_arguments(srv):
+    # RFC 2971 section 3: ID takes NIL or a parenthesised list of field/value string pairs
+    c = client(srv)
+    c.bad("ID")
+    c.noop_ok()
+    c.bad("ID foo")
+    c.noop_ok()
+    lines, _ = c.ok('ID ("name" NIL "os" "linux")')
+    _check_id(lines)
+
+
 # --------------------------------------------------------------------------- inactivity timers
 
 
