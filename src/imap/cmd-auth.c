@@ -161,6 +161,7 @@ void cmd_enable(struct session *s, struct imap_command *c)
 		 * by this command is listed once. */
 		if (str_ieq(c->args[i].str, "UTF8=ACCEPT") && !s->utf8) {
 			s->utf8 = true;
+			parser_set_utf8(s->parser, true);
 			sbuf_adds(&enabled, " UTF8=ACCEPT");
 		}
 	}

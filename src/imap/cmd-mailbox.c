@@ -13,12 +13,12 @@ static const char *system_flags = "\\Answered \\Flagged \\Deleted \\Seen \\Draft
 
 static void select_mailbox(struct session *s, struct imap_command *c, bool readonly)
 {
-	if (c->nargs != 1) {
+	if (c->nargs != 1 || !arg_is_astring(&c->args[0])) {
 		sess_tagged(s, "BAD", "%s takes one mailbox name", c->name);
 		return;
 	}
 	/* RFC 9051 6.3.2: a SELECT, even one that fails, first closes the
-	 * mailbox that was selected. */
+	 * mailbox that was selected (a BAD one was never run). */
 	if (s->view)
 		sess_unselect(s);
 	char *name = sess_mailbox_arg(s, &c->args[0]);
@@ -227,6 +227,7 @@ struct list_node {
 	bool has_children;     /* an existing mailbox below */
 	bool has_subscribed;   /* a subscribed name below */
 	bool has_unmatched;    /* an existing mailbox below that the pattern does not match */
+	bool has_unmatched_sub; /* a subscribed name below that the pattern does not match */
 };
 
 struct list_req {
@@ -293,13 +294,16 @@ static struct list_node *list_tree(struct session *s, const struct list_req *r, 
 	qsort(nodes, k, sizeof *nodes, node_cmp);
 	for (size_t i = 0; i < k; i++) {
 		char *p = xstrdup(nodes[i].name);
-		bool unmatched = nodes[i].exists && !matches_any(r, nodes[i].name);
+		bool matched = matches_any(r, nodes[i].name);
+		bool unmatched = nodes[i].exists && !matched;
+		bool unmatched_sub = nodes[i].subscribed && !matched;
 		for (char *slash = strrchr(p, '/'); slash; slash = strrchr(p, '/')) {
 			*slash = '\0';
 			struct list_node *parent = node_find(nodes, k, p);
 			parent->has_children |= nodes[i].exists;
 			parent->has_subscribed |= nodes[i].subscribed;
 			parent->has_unmatched |= unmatched;
+			parent->has_unmatched_sub |= unmatched_sub;
 		}
 		free(p);
 	}
@@ -372,7 +376,7 @@ static void list_run(struct session *s, const struct list_req *r, bool lsub)
 			/* a subscribed name, or (LSUB's "%", RECURSIVEMATCH) one
 			 * whose subscribed children the pattern does not reach */
 			show = nd->subscribed;
-			if (!show && nd->has_subscribed && (lsub || r->recursive)) {
+			if (!show && (lsub ? nd->has_unmatched_sub : r->recursive && nd->has_subscribed)) {
 				show = true;
 				childinfo = !lsub;
 			}

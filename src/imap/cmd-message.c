@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "imap/cmd.h"
+#include "mime/header.h"
 #include "util/date.h"
 
 #define MAX_KEYWORDS 64
@@ -106,6 +107,13 @@ void cmd_append(struct session *s, struct imap_command *c)
 	if (a.data->has_nul && !a.data->literal8) {
 		/* RFC 9051 4.3: a literal carries no NUL; that needs literal8. */
 		sess_tagged(s, "NO", "Message contains NUL bytes");
+		return;
+	}
+	/* RFC 6855 section 4: offering UTF8=ACCEPT, we refuse 8-bit header
+	 * fields from a client that has not enabled it. */
+	if (!s->utf8 && (a.data->file ? mime_file_header_has_8bit(a.data->file) != 0
+	                              : mime_header_has_8bit(a.data->str, a.data->len))) {
+		sess_tagged(s, "NO", "8-bit characters in the header need ENABLE UTF8=ACCEPT");
 		return;
 	}
 	char *name = sess_mailbox_arg(s, &c->args[0]);

@@ -14,7 +14,7 @@ static const struct command_def commands[] = {
     {"ID", ANY, cmd_id},
     {"LOGIN", STATE_NOT_AUTH, cmd_login},
     {"AUTHENTICATE", STATE_NOT_AUTH, cmd_authenticate},
-    {"ENABLE", AUTHED, cmd_enable},
+    {"ENABLE", STATE_AUTH, cmd_enable}, /* RFC 5161 3.1 */
     {"NAMESPACE", AUTHED, cmd_namespace},
     {"SELECT", AUTHED, cmd_select},
     {"EXAMINE", AUTHED, cmd_examine},

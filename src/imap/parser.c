@@ -1,5 +1,7 @@
 #include "imap/parser.h"
 
+#include "util/mutf7.h"
+
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,7 +35,9 @@ struct imap_parser {
 	size_t depth, stack_cap;
 	size_t ntokens;
 	uint64_t mem_used;
-	bool need_sep;
+	bool need_sep;    /* a token just ended: SP or ')' must follow */
+	bool after_space; /* the last byte was the SP after a token */
+	bool utf8;        /* UTF-8 allowed in quoted strings (RFC 6855) */
 
 	/* the literal being read */
 	uint64_t lit_left, lit_size;
@@ -131,6 +135,7 @@ static void command_reset(struct imap_parser *p)
 	p->ntokens = 0;
 	p->mem_used = 0;
 	p->need_sep = false;
+	p->after_space = false;
 	p->err = false;
 	p->err_tag[0] = '\0';
 	literal_release(p);
@@ -145,6 +150,11 @@ void parser_free(struct imap_parser *p)
 	sbuf_free(&p->line);
 	free(p->line_out);
 	free(p);
+}
+
+void parser_set_utf8(struct imap_parser *p, bool on)
+{
+	p->utf8 = on;
 }
 
 void parser_want_line(struct imap_parser *p)
@@ -247,6 +257,8 @@ static size_t scan_quoted(struct imap_parser *p, const char *s, size_t n, size_t
 	for (i++; i < n; i++) {
 		char c = s[i];
 		if (c == '"') {
+			if (p->utf8 && !utf8_valid(q.s ? q.s : "", q.len))
+				break;
 			struct imap_arg *a = push_arg(p, ARG_STRING);
 			if (a) {
 				a->len = q.len;
@@ -259,7 +271,7 @@ static size_t scan_quoted(struct imap_parser *p, const char *s, size_t n, size_t
 			if (i + 1 >= n || (s[i + 1] != '"' && s[i + 1] != '\\'))
 				break;
 			c = s[++i];
-		} else if (c == '\0') {
+		} else if (c == '\0' || c == '\r' || c == '\n' || ((unsigned char)c >= 0x80 && !p->utf8)) {
 			break;
 		}
 		sbuf_addc(&q, c);
@@ -276,7 +288,7 @@ static size_t scan_atom(struct imap_parser *p, const char *s, size_t n, size_t i
 	int brackets = 0;
 	for (; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
-		if (c < 0x20 || c == 0x7f) {
+		if (c < 0x20 || c >= 0x7f) {
 			fail(p, "BAD", "Invalid character in command");
 			return n;
 		}
@@ -305,10 +317,21 @@ static void tokenize(struct imap_parser *p, const char *s, size_t n)
 	while (i < n && !p->err) {
 		char c = s[i];
 		if (c == ' ') {
+			/* exactly one SP between arguments, none after '(' */
+			if (!p->need_sep) {
+				fail(p, "BAD", "Unexpected space");
+				return;
+			}
 			p->need_sep = false;
+			p->after_space = true;
 			i++;
 			continue;
 		}
+		if (c == ')' && p->after_space) {
+			fail(p, "BAD", "Unexpected space before ')'");
+			return;
+		}
+		p->after_space = false;
 		if (p->need_sep && c != ')') {
 			fail(p, "BAD", "Missing space between arguments");
 			return;
@@ -435,7 +458,7 @@ static void literal_done(struct imap_parser *p)
 
 static enum parse_event start_literal(struct imap_parser *p, const struct marker *m)
 {
-	if (p->need_sep) {
+	if (p->need_sep || (p->depth == 0 && !p->after_space)) {
 		fail(p, "BAD", "Missing space before literal");
 		return refuse_literal(p, m);
 	}
@@ -451,6 +474,7 @@ static enum parse_event start_literal(struct imap_parser *p, const struct marker
 	}
 	if (where == SINK_MEMORY)
 		p->mem_used += m->size;
+	p->after_space = false;
 	p->st = ST_LITERAL;
 	p->lit_left = p->lit_size = m->size;
 	p->lit8 = m->lit8;
@@ -464,6 +488,8 @@ static enum parse_event start_literal(struct imap_parser *p, const struct marker
 static enum parse_event finish_command(struct imap_parser *p, struct imap_command **out)
 {
 	struct argvec *root = &p->stack[0];
+	if (!p->err && p->after_space)
+		fail(p, "BAD", "Unexpected space at end of line");
 	if (!p->err && p->depth != 0)
 		fail(p, "BAD", "Missing ')'");
 	if (!p->err && root->n == 0)
@@ -497,8 +523,7 @@ static enum parse_event line_done(struct imap_parser *p, struct imap_command **o
 	size_t n = p->overflow ? p->tail_len : p->line.len;
 	if (!s)
 		s = "";
-	if (n > 0 && s[n - 1] == '\r')
-		n--;
+	n -= 2; /* CRLF */
 	if (p->want_line) {
 		p->want_line = false;
 		if (p->overflow) {
@@ -516,13 +541,20 @@ static enum parse_event line_done(struct imap_parser *p, struct imap_command **o
 	if (p->overflow) {
 		fail(p, "BAD", "Command line too long");
 	} else {
+		tokenize(p, s, has_marker ? m.start : n);
 		if (memchr(s, '\0', n))
 			fail(p, "BAD", "NUL byte in command line");
-		tokenize(p, s, has_marker ? m.start : n);
 	}
 	if (has_marker)
 		return p->err ? refuse_literal(p, &m) : start_literal(p, &m);
 	return finish_command(p, out);
+}
+
+static bool line_ends_crlf(const struct imap_parser *p)
+{
+	const char *s = p->overflow ? p->tail : p->line.s;
+	size_t n = p->overflow ? p->tail_len : p->line.len;
+	return n >= 2 && s[n - 2] == '\r' && s[n - 1] == '\n';
 }
 
 static void line_append(struct imap_parser *p, const char *data, size_t n)
@@ -594,12 +626,11 @@ enum parse_event parser_feed(struct imap_parser *p, const char *data, size_t len
 			continue;
 		}
 		const char *lf = memchr(data + i, '\n', len - i);
-		size_t chunk = lf ? (size_t)(lf - (data + i)) : len - i;
+		size_t chunk = lf ? (size_t)(lf - (data + i)) + 1 : len - i;
 		line_append(p, data + i, chunk);
 		i += chunk;
-		if (!lf)
-			break;
-		i++;
+		if (!lf || !line_ends_crlf(p))
+			continue; /* RFC 9051 2.2: only CRLF ends a line; a bare LF is line content */
 		ev = line_done(p, cmd);
 		sbuf_reset(&p->line);
 		p->overflow = false;

@@ -83,6 +83,9 @@ void parser_free(struct imap_parser *p);
 enum parse_event parser_feed(struct imap_parser *p, const char *data, size_t len, size_t *consumed,
                              struct imap_command **cmd, const char **line);
 
+/* RFC 6855: after ENABLE UTF8=ACCEPT, quoted strings may hold UTF-8. */
+void parser_set_utf8(struct imap_parser *p, bool on);
+
 /* The next complete line is returned raw as PARSE_LINE (SASL responses). */
 void parser_want_line(struct imap_parser *p);
 

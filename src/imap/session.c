@@ -239,7 +239,8 @@ enum session_status session_start(struct session *s, const char *preauth_user)
 
 bool arg_is_astring(const struct imap_arg *a)
 {
-	return a->type == ARG_ATOM || (a->type == ARG_STRING && !a->file && !a->has_nul);
+	return a->type == ARG_ATOM ||
+	       (a->type == ARG_STRING && !a->file && !a->has_nul && !a->literal8);
 }
 
 bool arg_is_word(const struct imap_arg *a, const char *word)
@@ -254,7 +255,11 @@ char *sess_mailbox_arg(struct session *s, const struct imap_arg *a)
 		return NULL;
 	}
 	/* RFC 6855 section 3: after ENABLE UTF8=ACCEPT names are UTF-8 as they
-	 * stand; before it they are modified UTF-7. */
+	 * stand (and must be valid UTF-8); before it they are modified UTF-7. */
+	if (s->utf8 && !utf8_valid(a->str, strlen(a->str))) {
+		sess_tagged(s, "BAD", "Invalid UTF-8 in mailbox name");
+		return NULL;
+	}
 	char *utf8 = s->utf8 ? xstrdup(a->str) : mutf7_to_utf8(a->str, strlen(a->str));
 	char *name = utf8 ? store_name_check(s->store, utf8) : NULL;
 	free(utf8);

@@ -73,8 +73,9 @@ static void process_input(struct conn *c)
 static void on_read(struct bufferevent *bev, void *arg)
 {
 	struct conn *c = arg;
-	arm_idle_timer(c);
 	process_input(c);
+	if (!c->closing)
+		arm_idle_timer(c); /* after the commands: login changes the timeout */
 }
 
 /* Called when the output buffer has drained (write low-water mark 0). */

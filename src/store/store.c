@@ -47,13 +47,19 @@ static int mkdir_p(const char *path)
 static enum store_rc provision(struct store *s)
 {
 	struct ix_mailbox mb;
+	if (index_begin(s->ix) < 0)
+		return STORE_ERROR;
+	/* Checked under the write lock: two first logins may race here. */
 	int rc = index_mailbox_get(s->ix, "INBOX", &mb);
 	if (rc == 0) {
 		index_mailbox_clear(&mb);
+		index_rollback(s->ix);
 		return STORE_OK;
 	}
-	if (rc < 0 || index_begin(s->ix) < 0)
+	if (rc < 0) {
+		index_rollback(s->ix);
 		return STORE_ERROR;
+	}
 	for (size_t i = 0; i < sizeof default_mailboxes / sizeof *default_mailboxes; i++) {
 		const char *name = default_mailboxes[i].name;
 		char *dir = maildir_dir(s->maildir, name);
@@ -118,7 +124,11 @@ char *store_name_check(const struct store *s, const char *name)
 	size_t depth = 1;
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)name[i];
-		if (c < 0x20 || c == 0x7f)
+		/* RFC 9051 5.1: no control characters (U+0000-U+001F,
+		 * U+007F-U+009F), no U+2028 or U+2029 in mailbox names. */
+		if (c < 0x20 || c == 0x7f || (c == 0xc2 && (unsigned char)name[i + 1] < 0xa0) ||
+		    (c == 0xe2 && (unsigned char)name[i + 1] == 0x80 &&
+		     ((unsigned char)name[i + 2] == 0xa8 || (unsigned char)name[i + 2] == 0xa9)))
 			return NULL;
 		if (c == '/') {
 			if (i == 0 || name[i - 1] == '/' || ++depth > s->lim.max_depth)
@@ -710,7 +720,9 @@ enum store_rc view_open(struct store *s, const char *name, bool readonly, struct
 	v->name = xstrdup(name);
 	v->readonly = readonly;
 	v->recent_from = UINT32_MAX;
-	if (!readonly)
+	if (readonly)
+		v->recent_from = mb.recent_uid; /* sees \Recent without taking it */
+	else
 		claim_recent(s, mb.id, &v->recent_from);
 	struct ix_message *m = NULL;
 	size_t n = 0;
