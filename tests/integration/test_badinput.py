@@ -344,8 +344,8 @@ def handwritten():
         AU: ["LOGIN alice secret-pw", "AUTHENTICATE PLAIN " + PLAIN_OK, "CHECK", "CLOSE", "UNSELECT",
              "FETCH 1 FLAGS", "STORE 1 +FLAGS (\\Seen)", "SEARCH ALL", "COPY 1 Sent", "MOVE 1 Sent",
              "UID FETCH 1 FLAGS", "EXPUNGE"],
-        SE: ["LOGIN alice secret-pw", "AUTHENTICATE PLAIN " + PLAIN_OK, "ENABLE IMAP4rev2",
-             'LOGIN {5+}\r\nalice "secret-pw"'],
+        # (not ENABLE: RFC 5161 lets a server accept it after SELECT)
+        SE: ["LOGIN alice secret-pw", "AUTHENTICATE PLAIN " + PLAIN_OK, 'LOGIN {5+}\r\nalice "secret-pw"'],
     }
     for st, cmds in wrong.items():
         for cmd in cmds:
@@ -517,7 +517,7 @@ def big_cases():
         line("1 MB quoted string", 'a1 LOGIN "' + "z" * 1024 * 1024 + '" pw', tag=None),
         line("100 KB of open parens", "a1 STATUS INBOX " + "(" * 100 * 1024, tag=None),
         raw("10000 LITERAL+ arguments", "a1 XFOO" + " {1+}\r\nx" * 10000 + "\r\n"),
-        raw("1 MB line with bare LFs", "a1 NOOP " + "\n" * 1024 * 1024 + "\r\n", tag=None),
+        raw("200 KB line of bare LFs", "a1 XFOO " + "\n" * 200 * 1024 + "\r\n", tag=None),
     ]
 
 
@@ -656,7 +656,9 @@ class Outcome:
         tag, _, rest = ln.partition(b" ")
         status = rest.split(b" ", 1)[0].upper()
         if tag in self.sent:
-            if status != b"OK":
+            if status == b"BAD" and tag.startswith(b"y") and self.got_no:
+                pass  # a failed SELECT/EXAMINE leaves no mailbox selected (RFC 9051 6.3.2)
+            elif status != b"OK":
                 self.err("well-formed %r got %r" % (tag, short(ln)))
             self.sent[tag] = ln
             return
