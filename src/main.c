@@ -51,8 +51,18 @@ static bool parse_num(const char *opt, const char *arg, unsigned long long max,
 	return true;
 }
 
-enum { OPT_DATA = 256, OPT_LISTEN, OPT_FOREGROUND, OPT_WORKERS, OPT_LOGIN_TIMEOUT,
-       OPT_IDLE_TIMEOUT, OPT_AUTH_DELAY, OPT_APPEND_LIMIT, OPT_PREAUTH, OPT_DEBUG };
+enum {
+	OPT_DATA = 256,
+	OPT_LISTEN,
+	OPT_FOREGROUND,
+	OPT_WORKERS,
+	OPT_LOGIN_TIMEOUT,
+	OPT_IDLE_TIMEOUT,
+	OPT_AUTH_DELAY,
+	OPT_APPEND_LIMIT,
+	OPT_PREAUTH,
+	OPT_DEBUG
+};
 
 static const struct option long_opts[] = {
     {"data", required_argument, NULL, OPT_DATA},
@@ -85,11 +95,21 @@ static bool parse_options(int argc, char **argv, struct options *o)
 	while ((ch = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
 		bool ok = true;
 		switch (ch) {
-		case OPT_DATA: o->server.session.data_dir = optarg; break;
-		case OPT_LISTEN: o->server.listen = optarg; break;
-		case OPT_FOREGROUND: o->server.foreground = true; break;
-		case OPT_PREAUTH: o->preauth = optarg; break;
-		case OPT_DEBUG: o->debug = true; break;
+		case OPT_DATA:
+			o->server.session.data_dir = optarg;
+			break;
+		case OPT_LISTEN:
+			o->server.listen = optarg;
+			break;
+		case OPT_FOREGROUND:
+			o->server.foreground = true;
+			break;
+		case OPT_PREAUTH:
+			o->preauth = optarg;
+			break;
+		case OPT_DEBUG:
+			o->debug = true;
+			break;
 		case OPT_WORKERS:
 			ok = parse_num("--workers", optarg, 256, &v) && v > 0;
 			o->server.workers = (unsigned)v;
@@ -110,13 +130,16 @@ static bool parse_options(int argc, char **argv, struct options *o)
 			ok = parse_num("--append-limit", optarg, 1ull << 40, &v) && v > 0;
 			o->server.session.append_limit = v;
 			break;
-		default: ok = false; break;
+		default:
+			ok = false;
+			break;
 		}
 		if (!ok)
 			return false;
 	}
 	if (optind != argc || !o->server.session.data_dir) {
-		fputs(optind != argc ? "gannet: unexpected argument\n" : "gannet: --data is required\n",
+		fputs(optind != argc ? "gannet: unexpected argument\n"
+		                     : "gannet: --data is required\n",
 		      stderr);
 		return false;
 	}

@@ -48,11 +48,11 @@ void cmd_logout(struct session *s, struct imap_command *c)
 		sess_tagged(s, "BAD", "LOGOUT takes no arguments");
 		return;
 	}
+	/* RFC 9051 6.1.3: the BYE comes before the tagged OK. */
 	sess_untagged(s, "BYE Logging out");
-	s->state = STATE_LOGOUT;
-	s->closing = true;
 	sess_unselect(s);
 	s->state = STATE_LOGOUT;
+	s->closing = true;
 	sess_tagged(s, "OK", "LOGOUT completed");
 }
 
@@ -62,8 +62,8 @@ void cmd_logout(struct session *s, struct imap_command *c)
 static void try_login(struct session *s, const char *user, const char *password, const char *mech)
 {
 	if (!user_name_valid(user) || passwd_verify(s->cfg->passwd_path, user, password) != 0) {
-		log_info("login failed: user=%.64s mech=%s from=%s", user_name_valid(user) ? user : "?",
-		         mech, s->peer);
+		log_info("login failed: user=%.64s mech=%s from=%s",
+		         user_name_valid(user) ? user : "?", mech, s->peer);
 		s->pause_ms = s->cfg->auth_fail_delay_ms;
 		sess_tagged(s, "NO", "[AUTHENTICATIONFAILED] Authentication failed");
 		return;

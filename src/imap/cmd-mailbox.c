@@ -195,7 +195,8 @@ static enum store_rc status_response(struct session *s, const char *name,
 	resp_mailbox(&b, name, s->utf8);
 	sbuf_adds(&b, " (");
 	for (size_t i = 0; i < n; i++)
-		sbuf_printf(&b, "%s%s %llu", i ? " " : "", status_names[order[i]], values[order[i]]);
+		sbuf_printf(&b, "%s%s %llu", i ? " " : "", status_names[order[i]],
+		            values[order[i]]);
 	sbuf_adds(&b, ")\r\n");
 	sess_write(s, &b);
 	sbuf_free(&b);
@@ -224,14 +225,14 @@ struct list_node {
 	char *name;
 	const char *special_use;
 	bool exists, subscribed;
-	bool has_children;     /* an existing mailbox below */
-	bool has_subscribed;   /* a subscribed name below */
-	bool has_unmatched;    /* an existing mailbox below that the pattern does not match */
+	bool has_children;      /* an existing mailbox below */
+	bool has_subscribed;    /* a subscribed name below */
+	bool has_unmatched;     /* an existing mailbox below that the pattern does not match */
 	bool has_unmatched_sub; /* a subscribed name below that the pattern does not match */
 };
 
 struct list_req {
-	bool extended;     /* LIST-EXTENDED syntax was used */
+	bool extended; /* LIST-EXTENDED syntax was used */
 	bool sel_subscribed, sel_special, recursive;
 	bool ret_subscribed, ret_special, ret_children;
 	unsigned char status_order[16];
@@ -270,8 +271,10 @@ static struct list_node *list_tree(struct session *s, const struct list_req *r, 
 	size_t cap = n + 8, k = 0;
 	struct list_node *nodes = xcalloc(cap, sizeof *nodes);
 	for (size_t i = 0; i < n; i++) {
-		nodes[k++] = (struct list_node){.name = m[i].name, .special_use = m[i].special_use,
-		                                .exists = m[i].exists, .subscribed = m[i].subscribed};
+		nodes[k++] = (struct list_node){.name = m[i].name,
+		                                .special_use = m[i].special_use,
+		                                .exists = m[i].exists,
+		                                .subscribed = m[i].subscribed};
 		m[i].name = NULL;
 	}
 	store_list_free(m, n);
@@ -336,8 +339,10 @@ static void list_line(struct session *s, const struct list_req *r, const struct 
 			add_attr(&b, mark, "\\Noselect");
 	} else {
 		if (!nd->exists)
-			add_attr(&b, mark, r->extended && (nd->subscribed || !nd->has_children) ? "\\NonExistent"
-			                                                           : "\\Noselect");
+			add_attr(&b, mark,
+			         r->extended && (nd->subscribed || !nd->has_children)
+			             ? "\\NonExistent"
+			             : "\\Noselect");
 		if (nd->exists || nd->has_children)
 			add_attr(&b, mark, nd->has_children ? "\\HasChildren" : "\\HasNoChildren");
 		if ((r->ret_subscribed || r->sel_subscribed) && nd->subscribed)
@@ -376,7 +381,8 @@ static void list_run(struct session *s, const struct list_req *r, bool lsub)
 			/* a subscribed name, or (LSUB's "%", RECURSIVEMATCH) one
 			 * whose subscribed children the pattern does not reach */
 			show = nd->subscribed;
-			if (!show && (lsub ? nd->has_unmatched_sub : r->recursive && nd->has_subscribed)) {
+			if (!show &&
+			    (lsub ? nd->has_unmatched_sub : r->recursive && nd->has_subscribed)) {
 				show = true;
 				childinfo = !lsub;
 			}
@@ -496,9 +502,11 @@ static void list_or_lsub(struct session *s, struct imap_command *c, bool lsub)
 		return;
 	}
 	/* RFC 9051 6.3.9: an empty pattern asks for the hierarchy delimiter. */
-	if (r.npatterns == 1 && r.patterns[0][0] == '\0' && c->args[c->nargs - 1].type != ARG_LIST &&
+	if (r.npatterns == 1 && r.patterns[0][0] == '\0' &&
+	    c->args[c->nargs - 1].type != ARG_LIST &&
 	    !(c->nargs >= 2 && arg_is_astring(&c->args[lsub ? 0 : c->nargs - 2]) && 0)) {
-		const struct imap_arg *p = &c->args[r.extended && c->args[0].type == ARG_LIST ? 2 : 1];
+		const struct imap_arg *p =
+		    &c->args[r.extended && c->args[0].type == ARG_LIST ? 2 : 1];
 		if (arg_is_astring(p) && p->str[0] == '\0') {
 			sess_untagged(s, "%s (\\Noselect) \"/\" \"\"", lsub ? "LSUB" : "LIST");
 			list_req_free(&r);

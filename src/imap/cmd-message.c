@@ -89,7 +89,8 @@ void cmd_append(struct session *s, struct imap_command *c)
 	const char *kw[MAX_KEYWORDS];
 	struct store_append req = {.keywords = kw, .internaldate = time(NULL)};
 	if (c->nargs < 2 || !append_parse(s, c, &a)) {
-		sess_tagged(s, "BAD", "APPEND takes a mailbox, optional flags and date, and a literal");
+		sess_tagged(s, "BAD",
+		            "APPEND takes a mailbox, optional flags and date, and a literal");
 		return;
 	}
 	if (!parse_flags(a.flags, &req.flags, kw, &req.nkeywords)) {

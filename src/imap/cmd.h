@@ -22,10 +22,10 @@ struct session {
 	struct store *store;
 	char *user;
 	struct view *view;
-	bool utf8;             /* ENABLE UTF8=ACCEPT (RFC 6855) */
+	bool utf8;                /* ENABLE UTF8=ACCEPT (RFC 6855) */
 	struct imap_command *cur; /* the command running */
-	char *sasl_tag;        /* AUTHENTICATE waiting for the client's response line */
-	unsigned pause_ms;     /* answer deferred (failed login) */
+	char *sasl_tag;           /* AUTHENTICATE waiting for the client's response line */
+	unsigned pause_ms;        /* answer deferred (failed login) */
 	struct sbuf deferred;
 	bool closing;
 };
@@ -62,8 +62,8 @@ char *sess_mailbox_arg(struct session *s, const struct imap_arg *a);
 void sess_store_error(struct session *s, enum store_rc rc, const char *what);
 
 /* Handlers, by family. */
-cmd_handler cmd_capability, cmd_noop, cmd_logout, cmd_login, cmd_authenticate, cmd_enable,
-    cmd_id, cmd_namespace;
+cmd_handler cmd_capability, cmd_noop, cmd_logout, cmd_login, cmd_authenticate, cmd_enable, cmd_id,
+    cmd_namespace;
 cmd_handler cmd_select, cmd_examine, cmd_create, cmd_delete, cmd_rename, cmd_subscribe,
     cmd_unsubscribe, cmd_list, cmd_lsub, cmd_status;
 cmd_handler cmd_append, cmd_check, cmd_close, cmd_unselect;

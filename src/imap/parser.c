@@ -26,8 +26,8 @@ struct imap_parser {
 
 	/* the current line */
 	struct sbuf line;
-	bool overflow;   /* line exceeded max_line: its bytes are dropped */
-	char tail[32];   /* last bytes of an overflowed line, to find a literal marker */
+	bool overflow; /* line exceeded max_line: its bytes are dropped */
+	char tail[32]; /* last bytes of an overflowed line, to find a literal marker */
 	size_t tail_len;
 
 	/* the command being built */
@@ -271,7 +271,8 @@ static size_t scan_quoted(struct imap_parser *p, const char *s, size_t n, size_t
 			if (i + 1 >= n || (s[i + 1] != '"' && s[i + 1] != '\\'))
 				break;
 			c = s[++i];
-		} else if (c == '\0' || c == '\r' || c == '\n' || ((unsigned char)c >= 0x80 && !p->utf8)) {
+		} else if (c == '\0' || c == '\r' || c == '\n' ||
+		           ((unsigned char)c >= 0x80 && !p->utf8)) {
 			break;
 		}
 		sbuf_addc(&q, c);
@@ -465,8 +466,8 @@ static enum parse_event start_literal(struct imap_parser *p, const struct marker
 	enum literal_sink where = SINK_MEMORY;
 	if (!m->oversize && p->sink)
 		where = p->sink(p->sink_ctx, command_name(p), m->size, &p->lit_fd, &p->lit_path);
-	if (where == SINK_MEMORY &&
-	    (m->oversize || m->size > p->lim.max_literal || p->mem_used + m->size > p->lim.max_command))
+	if (where == SINK_MEMORY && (m->oversize || m->size > p->lim.max_literal ||
+	                             p->mem_used + m->size > p->lim.max_command))
 		where = SINK_TOOBIG;
 	if (where == SINK_TOOBIG) {
 		fail(p, "NO", "[TOOBIG] Literal is larger than this server accepts");
@@ -630,7 +631,8 @@ enum parse_event parser_feed(struct imap_parser *p, const char *data, size_t len
 		line_append(p, data + i, chunk);
 		i += chunk;
 		if (!lf || !line_ends_crlf(p))
-			continue; /* RFC 9051 2.2: only CRLF ends a line; a bare LF is line content */
+			continue; /* RFC 9051 2.2: only CRLF ends a line; a bare LF is line content
+			           */
 		ev = line_done(p, cmd);
 		sbuf_reset(&p->line);
 		p->overflow = false;

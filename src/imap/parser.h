@@ -24,12 +24,12 @@ enum imap_arg_type { ARG_ATOM, ARG_STRING, ARG_LIST };
 
 struct imap_arg {
 	enum imap_arg_type type;
-	char *str;         /* ATOM and in-memory STRING: NUL-terminated */
-	size_t len;        /* byte length of str, or of the file for a file literal */
-	char *file;        /* STRING streamed to a file: its path (owned) */
-	bool literal;      /* STRING came as a literal */
-	bool literal8;     /* ~{n} */
-	bool has_nul;      /* a literal contained a NUL byte */
+	char *str;             /* ATOM and in-memory STRING: NUL-terminated */
+	size_t len;            /* byte length of str, or of the file for a file literal */
+	char *file;            /* STRING streamed to a file: its path (owned) */
+	bool literal;          /* STRING came as a literal */
+	bool literal8;         /* ~{n} */
+	bool has_nul;          /* a literal contained a NUL byte */
 	struct imap_arg *list; /* LIST items */
 	size_t nlist;
 };
@@ -44,12 +44,12 @@ struct imap_command {
 void imap_command_free(struct imap_command *cmd);
 
 struct parser_limits {
-	size_t max_line;        /* bytes in one line, without literals */
-	size_t max_depth;       /* parenthesis nesting */
-	size_t max_tokens;      /* arguments in one command, all levels */
-	uint64_t max_literal;   /* one in-memory literal */
-	uint64_t max_command;   /* all in-memory literals of one command */
-	uint64_t max_discard;   /* a rejected LITERAL+ we will read and drop */
+	size_t max_line;      /* bytes in one line, without literals */
+	size_t max_depth;     /* parenthesis nesting */
+	size_t max_tokens;    /* arguments in one command, all levels */
+	uint64_t max_literal; /* one in-memory literal */
+	uint64_t max_command; /* all in-memory literals of one command */
+	uint64_t max_discard; /* a rejected LITERAL+ we will read and drop */
 };
 
 enum literal_sink {

@@ -139,7 +139,8 @@ static void dispatch(struct session *s, struct imap_command *c)
 	if (!def)
 		sess_tagged(s, "BAD", "Unknown command %.40s", c->name);
 	else if (!(def->states & s->state))
-		sess_tagged(s, "BAD", "%s is only valid in %s", def->name, state_names(def->states));
+		sess_tagged(s, "BAD", "%s is only valid in %s", def->name,
+		            state_names(def->states));
 	else
 		def->run(s, c);
 	s->cur = NULL;

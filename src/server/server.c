@@ -59,7 +59,8 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	char peer[80];
 	peer_name(sa, peer, sizeof peer);
 	if (w->n == w->cap)
-		w->conns = xrealloc(w->conns, (w->cap = w->cap ? w->cap * 2 : 64) * sizeof *w->conns);
+		w->conns =
+		    xrealloc(w->conns, (w->cap = w->cap ? w->cap * 2 : 64) * sizeof *w->conns);
 	struct conn *c = conn_new(w->base, fd, fd, peer, w->cfg, NULL, worker_forget, w);
 	w->conns[w->n++] = c;
 	log_debug("connect from %s", peer);
@@ -111,7 +112,8 @@ static int listen_on(const char *spec)
 		colon[-1] = '\0';
 		h++;
 	}
-	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+	struct addrinfo hints = {.ai_family = AF_UNSPEC,
+	                         .ai_socktype = SOCK_STREAM,
 	                         .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
 	struct addrinfo *res = NULL;
 	int rc = getaddrinfo(h[0] ? h : NULL, port, &hints, &res);
@@ -177,8 +179,10 @@ static int supervise(int lfd, const struct server_config *cfg)
 			for (unsigned i = 0; i < cfg->workers; i++) {
 				if (pids[i] != pid)
 					continue;
-				log_warn("worker %d exited (status %d); restarting", (int)pid, status);
-				struct timespec pause = {0, 100 * 1000 * 1000}; /* no busy restart loop */
+				log_warn("worker %d exited (status %d); restarting", (int)pid,
+				         status);
+				struct timespec pause = {0, 100 * 1000 *
+				                                1000}; /* no busy restart loop */
 				nanosleep(&pause, NULL);
 				pids[i] = spawn_worker(lfd, &cfg->session);
 			}

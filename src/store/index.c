@@ -140,9 +140,10 @@ static char *column_dup(sqlite3_stmt *st, int col)
 
 int index_mailbox_get(struct index *ix, const char *name, struct ix_mailbox *out)
 {
-	sqlite3_stmt *st = prepare(ix, "SELECT id, name, special_use, keywords, uidvalidity, uidnext,"
-	                               " recent_uid, modseq, new_mtime, cur_mtime"
-	                               " FROM mailbox WHERE name = ?");
+	sqlite3_stmt *st =
+	    prepare(ix, "SELECT id, name, special_use, keywords, uidvalidity, uidnext,"
+	                " recent_uid, modseq, new_mtime, cur_mtime"
+	                " FROM mailbox WHERE name = ?");
 	if (!st)
 		return -1;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
@@ -224,8 +225,9 @@ int index_mailbox_delete(struct index *ix, int64_t id)
 int index_mailbox_rename(struct index *ix, const char *from, const char *to)
 {
 	/* substr() rather than LIKE: names may hold '%' and '_'. */
-	sqlite3_stmt *st = prepare(ix, "UPDATE mailbox SET name = ?2 || substr(name, length(?1) + 1)"
-	                               " WHERE name = ?1 OR substr(name, 1, length(?1) + 1) = ?1 || '/'");
+	sqlite3_stmt *st =
+	    prepare(ix, "UPDATE mailbox SET name = ?2 || substr(name, length(?1) + 1)"
+	                " WHERE name = ?1 OR substr(name, 1, length(?1) + 1) = ?1 || '/'");
 	if (!st)
 		return -1;
 	sqlite3_bind_text(st, 1, from, -1, SQLITE_STATIC);
@@ -249,7 +251,8 @@ int index_mailbox_each(struct index *ix,
 
 int index_mailbox_set_mtimes(struct index *ix, int64_t id, const int64_t mtimes[2])
 {
-	sqlite3_stmt *st = prepare(ix, "UPDATE mailbox SET new_mtime = ?, cur_mtime = ? WHERE id = ?");
+	sqlite3_stmt *st =
+	    prepare(ix, "UPDATE mailbox SET new_mtime = ?, cur_mtime = ? WHERE id = ?");
 	if (!st)
 		return -1;
 	sqlite3_bind_int64(st, 1, mtimes[0]);
@@ -293,7 +296,8 @@ int index_mailbox_add_keywords(struct index *ix, int64_t id, const char *const *
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
 	struct sbuf b = {0};
-	sbuf_adds(&b, sqlite3_step(st) == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : "");
+	sbuf_adds(&b,
+	          sqlite3_step(st) == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : "");
 	sqlite3_finalize(st);
 	size_t before = b.len;
 	for (size_t i = 0; i < n; i++) {
@@ -319,10 +323,11 @@ int index_mailbox_add_keywords(struct index *ix, int64_t id, const char *const *
 int index_mailbox_counts(struct index *ix, int64_t id, struct ix_counts *out)
 {
 	sqlite3_stmt *st = prepare(
-	    ix, "SELECT count(*), coalesce(sum(flags & 1 = 0), 0), coalesce(sum(flags & 8 != 0), 0),"
-	        " coalesce(sum(size), 0),"
-	        " coalesce(sum(uid >= (SELECT recent_uid FROM mailbox WHERE id = ?1)), 0)"
-	        " FROM message WHERE mailbox_id = ?1");
+	    ix,
+	    "SELECT count(*), coalesce(sum(flags & 1 = 0), 0), coalesce(sum(flags & 8 != 0), 0),"
+	    " coalesce(sum(size), 0),"
+	    " coalesce(sum(uid >= (SELECT recent_uid FROM mailbox WHERE id = ?1)), 0)"
+	    " FROM message WHERE mailbox_id = ?1");
 	if (!st)
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
@@ -341,8 +346,9 @@ int index_mailbox_counts(struct index *ix, int64_t id, struct ix_counts *out)
 int index_message_add(struct index *ix, int64_t mailbox_id, const char *filename, uint32_t flags,
                       const char *keywords, int64_t internaldate, uint64_t size, uint32_t *uid)
 {
-	sqlite3_stmt *st = prepare(ix, "UPDATE mailbox SET uidnext = uidnext + 1, modseq = modseq + 1"
-	                               " WHERE id = ? RETURNING uidnext - 1, modseq");
+	sqlite3_stmt *st =
+	    prepare(ix, "UPDATE mailbox SET uidnext = uidnext + 1, modseq = modseq + 1"
+	                " WHERE id = ? RETURNING uidnext - 1, modseq");
 	if (!st)
 		return -1;
 	sqlite3_bind_int64(st, 1, mailbox_id);
@@ -412,8 +418,9 @@ int index_message_set_filename(struct index *ix, int64_t mailbox_id, uint32_t ui
 
 int index_messages(struct index *ix, int64_t mailbox_id, struct ix_message **out, size_t *n)
 {
-	sqlite3_stmt *st = prepare(ix, "SELECT uid, flags, filename, keywords, size, modseq,"
-	                               " internaldate FROM message WHERE mailbox_id = ? ORDER BY uid");
+	sqlite3_stmt *st =
+	    prepare(ix, "SELECT uid, flags, filename, keywords, size, modseq,"
+	                " internaldate FROM message WHERE mailbox_id = ? ORDER BY uid");
 	if (!st)
 		return -1;
 	sqlite3_bind_int64(st, 1, mailbox_id);

@@ -183,8 +183,28 @@ static char *cur_name(uint32_t flags, uint64_t size)
 	return sbuf_take(&b);
 }
 
-int maildir_commit(const char *tmp_path, const char *dir, uint32_t flags, time_t mtime,
-                   char **name)
+/* Renames src into dir/cur/ under a fresh unique name and makes the rename
+ * durable by fsyncing the directory. */
+static int install(const char *src, const char *dir, uint32_t flags, uint64_t size, char **name)
+{
+	char *n = cur_name(flags, size);
+	char *dst = xasprintf("%s/cur/%s", dir, n);
+	int rc = rename(src, dst);
+	free(dst);
+	if (rc == 0) {
+		char *cur = xasprintf("%s/cur", dir);
+		rc = fsync_dir(cur);
+		free(cur);
+	}
+	if (rc < 0) {
+		free(n);
+		return -1;
+	}
+	*name = n;
+	return 0;
+}
+
+int maildir_commit(const char *tmp_path, const char *dir, uint32_t flags, time_t mtime, char **name)
 {
 	int fd = open(tmp_path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
@@ -197,23 +217,7 @@ int maildir_commit(const char *tmp_path, const char *dir, uint32_t flags, time_t
 	struct timespec times[2] = {{mtime, 0}, {mtime, 0}};
 	futimens(fd, times); /* INTERNALDATE as mtime helps an index rebuild; not vital */
 	close(fd);
-	char *n = cur_name(flags, (uint64_t)st.st_size);
-	char *dst = xasprintf("%s/cur/%s", dir, n);
-	int rc = rename(tmp_path, dst);
-	free(dst);
-	if (rc < 0) {
-		free(n);
-		return -1;
-	}
-	char *cur = xasprintf("%s/cur", dir);
-	rc = fsync_dir(cur);
-	free(cur);
-	if (rc < 0) {
-		free(n);
-		return -1;
-	}
-	*name = n;
-	return 0;
+	return install(tmp_path, dir, flags, (uint64_t)st.st_size, name);
 }
 
 int maildir_move(const char *dir_from, const char *name, const char *dir_to, uint32_t flags,
@@ -221,25 +225,10 @@ int maildir_move(const char *dir_from, const char *name, const char *dir_to, uin
 {
 	char *src = xasprintf("%s/cur/%s", dir_from, name);
 	struct stat st;
-	if (stat(src, &st) < 0) {
-		free(src);
-		return -1;
-	}
-	char *n = cur_name(flags, (uint64_t)st.st_size);
-	char *dst = xasprintf("%s/cur/%s", dir_to, n);
-	int rc = rename(src, dst);
+	int rc =
+	    stat(src, &st) < 0 ? -1 : install(src, dir_to, flags, (uint64_t)st.st_size, new_name);
 	free(src);
-	free(dst);
-	char *cur = xasprintf("%s/cur", dir_to);
-	if (rc == 0)
-		rc = fsync_dir(cur);
-	free(cur);
-	if (rc < 0) {
-		free(n);
-		return -1;
-	}
-	*new_name = n;
-	return 0;
+	return rc;
 }
 
 int maildir_unlink(const char *dir, const char *name)
@@ -264,12 +253,23 @@ uint32_t maildir_info_flags(const char *name)
 		return 0;
 	for (info += 3; *info; info++) {
 		switch (*info) {
-		case 'D': flags |= FLAG_DRAFT; break;
-		case 'F': flags |= FLAG_FLAGGED; break;
-		case 'R': flags |= FLAG_ANSWERED; break;
-		case 'S': flags |= FLAG_SEEN; break;
-		case 'T': flags |= FLAG_DELETED; break;
-		default: break;
+		case 'D':
+			flags |= FLAG_DRAFT;
+			break;
+		case 'F':
+			flags |= FLAG_FLAGGED;
+			break;
+		case 'R':
+			flags |= FLAG_ANSWERED;
+			break;
+		case 'S':
+			flags |= FLAG_SEEN;
+			break;
+		case 'T':
+			flags |= FLAG_DELETED;
+			break;
+		default:
+			break;
 		}
 	}
 	return flags;
@@ -360,8 +360,6 @@ int maildir_list(const char *dir, struct maildir_file **files, size_t *n)
 			f = xrealloc(f, (cap *= 2) * sizeof *f);
 		f[count].name = xstrdup(e->d_name);
 		f[count].flags = maildir_info_flags(e->d_name);
-		f[count].vsize = 0;
-		f[count].mtime = 0;
 		count++;
 	}
 	closedir(d);

@@ -46,14 +46,13 @@ int maildir_unlink(const char *dir, const char *name);
 
 struct maildir_file {
 	char *name;     /* full name in cur/ */
-	time_t mtime;
-	uint64_t vsize; /* size with every line ending as CRLF, as IMAP serves it */
 	uint32_t flags; /* from the info suffix */
 };
 
-/* Moves files found in new/ into cur/, then lists cur/. mtimes gets the
- * mtimes of new/ and cur/ taken before the listing. */
+/* Moves files found in new/ into cur/, then lists cur/ (names and the flags
+ * of their info suffix; sizes come from maildir_file_stat). */
 int maildir_list(const char *dir, struct maildir_file **files, size_t *n);
+/* mtimes of new/ and cur/ in nanoseconds: unchanged means nothing to scan. */
 int maildir_dir_mtimes(const char *dir, int64_t mtimes[2]);
 /* Size of cur/name with bare LFs counted as CRLF, and its mtime. */
 int maildir_file_stat(const char *dir, const char *name, uint64_t *vsize, time_t *mtime);

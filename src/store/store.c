@@ -24,15 +24,16 @@ struct store {
 static const struct {
 	const char *name, *special_use;
 } default_mailboxes[] = {
-    {"INBOX", NULL},          {"Sent", "\\Sent"}, {"Drafts", "\\Drafts"},
-    {"Trash", "\\Trash"},     {"Junk", "\\Junk"}, {"Archive", "\\Archive"},
+    {"INBOX", NULL},      {"Sent", "\\Sent"}, {"Drafts", "\\Drafts"},
+    {"Trash", "\\Trash"}, {"Junk", "\\Junk"}, {"Archive", "\\Archive"},
 };
 
 /* The special-use attributes as static strings, so store_mailbox can point at them. */
 static const char *special_use_static(const char *s)
 {
 	for (size_t i = 0; s && i < sizeof default_mailboxes / sizeof *default_mailboxes; i++)
-		if (default_mailboxes[i].special_use && strcmp(s, default_mailboxes[i].special_use) == 0)
+		if (default_mailboxes[i].special_use &&
+		    strcmp(s, default_mailboxes[i].special_use) == 0)
 			return default_mailboxes[i].special_use;
 	return NULL;
 }
@@ -167,7 +168,8 @@ static int base_cmp(const char *a, const char *b)
 
 static int file_cmp(const void *a, const void *b)
 {
-	return base_cmp(((const struct maildir_file *)a)->name, ((const struct maildir_file *)b)->name);
+	return base_cmp(((const struct maildir_file *)a)->name,
+	                ((const struct maildir_file *)b)->name);
 }
 
 static int msg_cmp(const void *a, const void *b)
@@ -195,7 +197,8 @@ static int sync_files(struct store *s, struct ix_mailbox *mb)
 	struct maildir_file *files = NULL;
 	size_t nfiles = 0, nmsgs = 0;
 	struct ix_message *msgs = NULL;
-	if (maildir_list(dir, &files, &nfiles) < 0 || index_messages(s->ix, mb->id, &msgs, &nmsgs) < 0)
+	if (maildir_list(dir, &files, &nfiles) < 0 ||
+	    index_messages(s->ix, mb->id, &msgs, &nmsgs) < 0)
 		goto out;
 	rc = 0;
 	/* Pair files and index entries by base name, both sorted: entries whose
@@ -226,8 +229,8 @@ static int sync_files(struct store *s, struct ix_mailbox *mb)
 		uint32_t uid;
 		if (known[j] || maildir_file_stat(dir, files[j].name, &vsize, &mtime) < 0)
 			continue;
-		rc = index_message_add(s->ix, mb->id, files[j].name, files[j].flags, "", mtime, vsize,
-		                       &uid);
+		rc = index_message_add(s->ix, mb->id, files[j].name, files[j].flags, "", mtime,
+		                       vsize, &uid);
 	}
 	free(known);
 	free(byname);
@@ -358,10 +361,12 @@ static void collect_below(void *arg, const char *name, const char *su)
 {
 	struct name_list *l = arg;
 	size_t plen = strlen(l->prefix);
-	if (strcmp(name, l->prefix) != 0 && !(strncmp(name, l->prefix, plen) == 0 && name[plen] == '/'))
+	if (strcmp(name, l->prefix) != 0 &&
+	    !(strncmp(name, l->prefix, plen) == 0 && name[plen] == '/'))
 		return;
 	if (l->n == l->cap)
-		l->names = xrealloc(l->names, (l->cap = l->cap ? l->cap * 2 : 8) * sizeof *l->names);
+		l->names =
+		    xrealloc(l->names, (l->cap = l->cap ? l->cap * 2 : 8) * sizeof *l->names);
 	l->names[l->n++] = xstrdup(name);
 }
 
@@ -378,7 +383,8 @@ static int rename_dirs(struct store *s, struct name_list *l, const char *from, c
 	size_t flen = strlen(from);
 	for (size_t i = 0; i < l->n; i++) {
 		char *newname = xasprintf("%s%s", to, l->names[i] + flen);
-		char *a = maildir_dir(s->maildir, l->names[i]), *b = maildir_dir(s->maildir, newname);
+		char *a = maildir_dir(s->maildir, l->names[i]),
+		     *b = maildir_dir(s->maildir, newname);
 		int rc = a && b ? rename(a, b) : -1;
 		free(newname);
 		free(a);
@@ -532,7 +538,8 @@ static void list_sub_cb(void *arg, const char *name)
 
 static int mailbox_cmp(const void *a, const void *b)
 {
-	return strcmp(((const struct store_mailbox *)a)->name, ((const struct store_mailbox *)b)->name);
+	return strcmp(((const struct store_mailbox *)a)->name,
+	              ((const struct store_mailbox *)b)->name);
 }
 
 enum store_rc store_list(struct store *s, struct store_mailbox **out, size_t *n)
@@ -581,7 +588,8 @@ enum store_rc store_status(struct store *s, const char *name, struct store_statu
 enum store_rc store_tmpfile(struct store *s, int *fd, char **path)
 {
 	if (maildir_tmpfile(s->maildir, fd, path) < 0) {
-		log_error("store: %s: cannot create a temporary file: %s", s->user, strerror(errno));
+		log_error("store: %s: cannot create a temporary file: %s", s->user,
+		          strerror(errno));
 		return STORE_ERROR;
 	}
 	return STORE_OK;
@@ -595,7 +603,8 @@ enum store_rc store_tmpfile_write(struct store *s, const char *data, size_t len,
 	while (len > 0) {
 		ssize_t w = write(fd, data, len);
 		if (w < 0) {
-			log_error("store: %s: cannot write a temporary file: %s", s->user, strerror(errno));
+			log_error("store: %s: cannot write a temporary file: %s", s->user,
+			          strerror(errno));
 			close(fd);
 			store_tmpfile_discard(*path);
 			*path = NULL;
@@ -647,7 +656,8 @@ enum store_rc store_append(struct store *s, const char *mailbox, const struct st
 	index_mailbox_clear(&mb);
 	/* Fetched again under the lock: another process may have changed it. */
 	if (index_mailbox_get(s->ix, mailbox, &mb) != 0 ||
-	    index_message_add(s->ix, mb.id, name, req->flags, kw, req->internaldate, vsize, uid) < 0 ||
+	    index_message_add(s->ix, mb.id, name, req->flags, kw, req->internaldate, vsize, uid) <
+	        0 ||
 	    index_mailbox_add_keywords(s->ix, mb.id, req->keywords, req->nkeywords) < 0 ||
 	    index_commit(s->ix) < 0) {
 		index_rollback(s->ix);

@@ -6,7 +6,7 @@
 
 static const char b64chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-static int b64val(unsigned char c)
+int base64_digit(unsigned char c, char char63)
 {
 	if (c >= 'A' && c <= 'Z')
 		return c - 'A';
@@ -16,7 +16,7 @@ static int b64val(unsigned char c)
 		return c - '0' + 52;
 	if (c == '+')
 		return 62;
-	if (c == '/')
+	if (c == (unsigned char)char63)
 		return 63;
 	return -1;
 }
@@ -61,7 +61,7 @@ static int decode_group(const unsigned char *g, bool last, unsigned char *out)
 	if (last)
 		pad = (g[3] == '=') + (g[3] == '=' && g[2] == '=');
 	for (i = 0; i < 4 - pad; i++) {
-		v[i] = b64val(g[i]);
+		v[i] = base64_digit(g[i], '/');
 		if (v[i] < 0)
 			return -1;
 	}

@@ -19,4 +19,8 @@ char *base64_encode(const void *data, size_t len);
  * or out of memory. An empty input decodes to an empty buffer. */
 int base64_decode(const char *in, size_t len, unsigned char **out, size_t *outlen);
 
+/* The value of one base64 digit, where char63 is the last digit of the
+ * alphabet ('/' here, ',' in IMAP's modified BASE64); -1 if c is none. */
+int base64_digit(unsigned char c, char char63);
+
 #endif

@@ -39,8 +39,12 @@ bool imap_datetime_parse(const char *s, time_t *out)
 	if (day < 1 || day > mdays[mon] || (mon == 1 && day == 29 && !leap) || year < 1900 ||
 	    hh > 23 || mm > 59 || ss > 60 || zone % 100 > 59)
 		return false;
-	struct tm tm = {.tm_year = year - 1900, .tm_mon = mon, .tm_mday = day,
-	                .tm_hour = hh, .tm_min = mm, .tm_sec = ss};
+	struct tm tm = {.tm_year = year - 1900,
+	                .tm_mon = mon,
+	                .tm_mday = day,
+	                .tm_hour = hh,
+	                .tm_min = mm,
+	                .tm_sec = ss};
 	time_t t = timegm(&tm);
 	int offset = (zone / 100) * 3600 + (zone % 100) * 60;
 	*out = s[21] == '+' ? t - offset : t + offset;

@@ -39,7 +39,8 @@ void log_msg(enum log_level level, const char *fmt, ...)
 		struct tm tm;
 		char ts[32];
 		strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", gmtime_r(&now, &tm));
-		fprintf(stderr, "%s %s[%d] %s: %s\n", ts, log_cfg.ident, (int)getpid(), name[level], line);
+		fprintf(stderr, "%s %s[%d] %s: %s\n", ts, log_cfg.ident, (int)getpid(), name[level],
+		        line);
 	}
 	va_end(ap);
 }

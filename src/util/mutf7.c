@@ -3,22 +3,14 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "util/base64.h"
+
 /* Modified BASE64: RFC 2045 base64 with ',' in place of '/', no padding. */
 static const char b64chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
 
-static int b64val(unsigned char c)
+static int modified_b64_digit(unsigned char c)
 {
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == ',')
-		return 63;
-	return -1;
+	return base64_digit(c, ',');
 }
 
 /* Decodes one UTF-8 sequence at s; returns its length, or 0 if it is
@@ -140,7 +132,7 @@ static size_t shift_decode(const unsigned char *s, size_t len, struct shift_dec 
 	int v;
 
 	for (i = 0; i < len && s[i] != '-'; i++) {
-		v = b64val(s[i]);
+		v = modified_b64_digit(s[i]);
 		if (v < 0)
 			return 0;
 		d->bits = d->bits << 6 | (uint32_t)v;
