@@ -8,6 +8,7 @@
 #include "auth/passwd.h"
 #include "auth/usercmd.h"
 #include "server/server.h"
+#include "store/store.h"
 #include "util/log.h"
 #include "util/str.h"
 
@@ -185,6 +186,34 @@ static int cmd_serve(int argc, char **argv, bool stdio)
 	return rc;
 }
 
+/* After `user add`, the new user's mailboxes are made at once, so an MTA
+ * can deliver into the Maildir before the first login. */
+static int cmd_user(int argc, char **argv)
+{
+	int rc = usercmd_main(argc, argv);
+	if (rc != 0 || argc < 3 || strcmp(argv[1], "add") != 0)
+		return rc;
+	const char *data = NULL, *name = NULL;
+	for (int i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--data") == 0 && i + 1 < argc)
+			data = argv[++i];
+		else if (strncmp(argv[i], "--data=", 7) == 0)
+			data = argv[i] + 7;
+		else if (argv[i][0] != '-' && !name)
+			name = argv[i];
+	}
+	struct session_config cfg;
+	defaults(&cfg);
+	struct store *s;
+	log_init("gannet", false, LOG_LVL_WARN);
+	if (!data || !name || store_open(data, name, &cfg.store, &s) != STORE_OK) {
+		fprintf(stderr, "gannet: user added, but their mailboxes could not be made yet\n");
+		return 3;
+	}
+	store_close(s);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -197,7 +226,7 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "imap") == 0)
 		return cmd_serve(argc - 1, argv + 1, true);
 	if (strcmp(cmd, "user") == 0)
-		return usercmd_main(argc - 1, argv + 1);
+		return cmd_user(argc - 1, argv + 1);
 	usage();
 	return 2;
 }
