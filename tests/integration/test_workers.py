@@ -3,6 +3,7 @@ processes, and a worker killed with SIGKILL does not stop the service: new
 connections are served within seconds and the master starts a new worker."""
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -109,6 +110,10 @@ def test_two_workers_survive_a_killed_worker():
         workers = wait_children(master, WORKERS)
         assert len(workers) == WORKERS, ("worker processes", workers)
 
+        # one login first, so that the user's store exists (concurrent first
+        # logins have their own test below)
+        assert served(srv.port), "first login failed:\n" + srv.log()[-3000:]
+
         # 20 sessions at once
         results = open_many(srv.port, 20)
         errors = [r for r in results if not isinstance(r, harness.Raw)]
@@ -177,6 +182,7 @@ def test_two_workers_share_one_mailbox():
     """Sessions on different workers see each other's changes."""
     srv = WorkerServer()
     try:
+        assert served(srv.port), "first login failed:\n" + srv.log()[-3000:]
         results = open_many(srv.port, 10)
         errors = [r for r in results if not isinstance(r, harness.Raw)]
         assert not errors, errors
@@ -185,10 +191,32 @@ def test_two_workers_share_one_mailbox():
         for i, c in enumerate(results):
             untagged, tagged = c.cmd("l%d" % i, 'LIST "" Shared')
             assert tagged.startswith(b"l%d OK" % i), tagged
-            assert len(untagged) == 1 and untagged[0].endswith(b" Shared"), (i, untagged)
+            assert len(untagged) == 1 and re.match(rb'^\* LIST \([^)]*\) "/" (Shared|"Shared")$', untagged[0]), \
+                (i, untagged)
             c.close()
         srv.stop()
         report = srv.sanitizer_report()
         assert report is None, report + "\n" + srv.log()[-4000:]
     finally:
         srv.cleanup()
+
+
+def test_concurrent_first_logins():
+    """20 clients log in at the same moment as a brand-new user (two devices
+    set up at once): the store is created once and every login succeeds,
+    whichever worker runs it.  Several fresh servers, as the race is narrow."""
+    for rnd in range(6):
+        srv = WorkerServer()
+        try:
+            results = open_many(srv.port, 20)
+            errors = [r for r in results if not isinstance(r, harness.Raw)]
+            for c in results:
+                if isinstance(c, harness.Raw):
+                    c.close()
+            assert not errors, ("round %d" % rnd, errors, [ln for ln in srv.log().splitlines()
+                                                           if "error" in ln or "warn" in ln][:5])
+            srv.stop()
+            report = srv.sanitizer_report()
+            assert report is None, report + "\n" + srv.log()[-4000:]
+        finally:
+            srv.cleanup()
