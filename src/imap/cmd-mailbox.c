@@ -239,6 +239,7 @@ struct list_req {
 	size_t nstatus;
 	char **patterns;
 	size_t npatterns;
+	bool delimiter_only; /* the pattern was "" */
 };
 
 static int node_cmp(const void *a, const void *b)
@@ -473,6 +474,7 @@ static bool parse_list(struct session *s, struct imap_command *c, struct list_re
 	const struct imap_arg *pats = pat->type == ARG_LIST && !lsub ? pat->list : pat;
 	size_t npats = pat->type == ARG_LIST && !lsub ? pat->nlist : 1;
 	r->extended |= pat->type == ARG_LIST;
+	r->delimiter_only = pat->type != ARG_LIST && arg_is_astring(pat) && pat->str[0] == '\0';
 	r->patterns = xcalloc(npats ? npats : 1, sizeof *r->patterns);
 	bool ok = npats > 0;
 	for (size_t k = 0; k < npats && ok; k++) {
@@ -502,19 +504,12 @@ static void list_or_lsub(struct session *s, struct imap_command *c, bool lsub)
 		return;
 	}
 	/* RFC 9051 6.3.9: an empty pattern asks for the hierarchy delimiter. */
-	if (r.npatterns == 1 && r.patterns[0][0] == '\0' &&
-	    c->args[c->nargs - 1].type != ARG_LIST &&
-	    !(c->nargs >= 2 && arg_is_astring(&c->args[lsub ? 0 : c->nargs - 2]) && 0)) {
-		const struct imap_arg *p =
-		    &c->args[r.extended && c->args[0].type == ARG_LIST ? 2 : 1];
-		if (arg_is_astring(p) && p->str[0] == '\0') {
-			sess_untagged(s, "%s (\\Noselect) \"/\" \"\"", lsub ? "LSUB" : "LIST");
-			list_req_free(&r);
-			sess_tagged(s, "OK", "%s completed", c->name);
-			return;
-		}
+	if (r.delimiter_only) {
+		sess_untagged(s, "%s (\\Noselect) \"/\" \"\"", lsub ? "LSUB" : "LIST");
+		sess_tagged(s, "OK", "%s completed", c->name);
+	} else {
+		list_run(s, &r, lsub);
 	}
-	list_run(s, &r, lsub);
 	list_req_free(&r);
 }
 
