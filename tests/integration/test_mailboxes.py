@@ -388,6 +388,19 @@ def test_list_wildcards_and_reference(srv):
         assert e.delim == "/", e
 
 
+def test_list_quotes_names_round_trip(srv):
+    # names with spaces, quotes, backslashes, parentheses and wildcard-free specials come back exactly
+    c = client(srv, login=True)
+    names = ['with space', 'dq "quoted"', "back\\slash", "paren (x)", "brace {3}", "sq 'x'", "a]b[c"]
+    for n in names:
+        c.ok("CREATE " + quote(n))
+    got = list_map(c.list('"" "*"'))
+    assert set(names) <= set(got), sorted(got)
+    for n in names:
+        assert status_of(c.ok("STATUS %s (MESSAGES)" % quote(n))[0], n) == {"MESSAGES": 0}, n
+        c.select(n)
+
+
 def test_list_empty_name_gives_delimiter(srv):
     # RFC 3501 6.3.8: LIST "" "" returns the hierarchy delimiter and the root name
     c = client(srv, login=True)
