@@ -303,7 +303,8 @@ def test_recent_goes_to_one_session(srv):
     a.append_ok("Archive", message("r2"))
     b = client(srv, login=True)
     assert b.status("Archive", "RECENT MESSAGES") == {"RECENT": 2, "MESSAGES": 2}
-    assert b.status("Archive", "RECENT MESSAGES") == {"RECENT": 2, "MESSAGES": 2}  # STATUS takes nothing
+    # RFC 3501 6.3.10: STATUS MUST NOT cause messages to lose the \Recent flag
+    assert b.status("Archive", "RECENT MESSAGES") == {"RECENT": 2, "MESSAGES": 2}
     cc = client(srv, login=True)
     lines, tagged = cc.ok("SELECT Archive")
     info = select_info(lines, tagged)
