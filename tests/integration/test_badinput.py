@@ -1026,7 +1026,7 @@ def test_append_over_limit(srv):
         assert ln.startswith(b"a%d BAD" % n) or ln.startswith(b"a%d NO [TOOBIG]" % n), ln
         c.ok("n%d" % n, "NOOP")
     c.close()
-    if limit is not None and limit < 64 * 1024 * 1024:
+    if limit is not None and limit <= 64 * 1024 * 1024:
         # LITERAL+ one byte over the limit: swallowed and rejected, or BYE
         c = open_state(srv, AU)
         size = limit + 1
@@ -1051,3 +1051,154 @@ def test_append_over_limit(srv):
         c.close()
     serve_check(srv, "after over-limit APPENDs")
     check_nothing_changed(srv)
+
+
+class ByteConn(Conn):
+    """Sends every byte in its own TCP segment: the parser must keep its
+    place across any split of a line, a literal announcement or a literal."""
+
+    def send(self, data):
+        try:
+            for i in range(len(data)):
+                self.sock.sendall(data[i:i + 1])
+            return True
+        except (BrokenPipeError, ConnectionResetError) as e:
+            self.send_error = e
+            return False
+
+    def send_async(self, data):
+        t = threading.Thread(target=self.send, args=(data,), daemon=True)
+        t.start()
+        return t
+
+
+def byte_cases():
+    keep = ("literal", "LITERAL+", "quote", "escape", "bare", "tag", "NUL", "APPEND", "LOGIN")
+    return [c for c in HANDWRITTEN if any(k in c.name for k in keep) and len(c.payload()) < 400]
+
+
+def test_byte_at_a_time(srv):
+    cases = byte_cases()
+    assert len(cases) >= 60, len(cases)
+    failures = []
+    total = 0
+    for state in ALL:
+        deadline = time.time() + 25
+        conn = None
+        n = 0
+        for case in cases:
+            if state not in case.states:
+                continue
+            if time.time() > deadline:
+                failures.append("[%s] time budget used up before %r" % (state, case))
+                break
+            if conn is None:
+                conn = open_state(srv, state)
+                conn.__class__ = ByteConn
+            n += 1
+            out = run_case(conn, case, state, n)
+            if out.errors:
+                failures.append(describe(state, case, out))
+            if out.closed or out.errors or out.bye:
+                conn.close()
+                conn = None
+            elif state == SE and out.got_no:
+                conn.ok("r%d" % n, "SELECT INBOX")
+        if conn is not None:
+            conn.close()
+        total += n
+    serve_check(srv, "after byte-at-a-time input")
+    finish(srv, [(total, failures)])
+
+
+def test_byte_at_a_time_wellformed(srv):
+    """The same splitting on well-formed commands: literals, LITERAL+ and an
+    APPEND all work when every byte arrives on its own."""
+    c = Conn(srv.port)
+    c.__class__ = ByteConn
+    c.send(b"a1 LOGIN {5}\r\n")
+    assert c.line().startswith(b"+")
+    c.send(b"alice {9+}\r\nsecret-pw\r\n")
+    while True:
+        ln = c.line()
+        assert ln is not None
+        if ln.startswith(b"a1 "):
+            break
+    assert ln.startswith(b"a1 OK"), ln
+    msg = b"From: a@example.org\r\nSubject: split\r\n\r\nbody\r\n"
+    _, tagged = c.cmd("a2", b'APPEND INBOX (\\Seen) "06-May-2024 10:00:00 +0000" {%d+}\r\n' % len(msg) + msg)
+    assert tagged.startswith(b"a2 OK"), tagged
+    c.send(b"a3 APPEND Sent {%d}\r\n" % len(msg))
+    assert c.line().startswith(b"+")
+    c.send(msg + b"\r\n")
+    while True:
+        ln = c.line()
+        assert ln is not None
+        if ln.startswith(b"a3 "):
+            break
+    assert ln.startswith(b"a3 OK"), ln
+    lines = c.ok("a4", "STATUS INBOX (MESSAGES)") + c.ok("a5", "STATUS Sent (MESSAGES)")
+    assert any(re.match(rb'^\* STATUS "?INBOX"? \(MESSAGES 1\)$', x) for x in lines), lines
+    assert any(re.match(rb'^\* STATUS "?Sent"? \(MESSAGES 1\)$', x) for x in lines), lines
+    c.ok("a6", "LOGOUT")
+    c.close()
+
+
+def test_pipelined(srv):
+    """All generated lines in one stream, without waiting for replies: each
+    tagged one gets its own BAD/NO, in order, and the NOOP at the end is
+    answered OK (or the server says BYE and closes)."""
+    cases = [c for c in GENERATED if len(c.parts) == 1 and isinstance(c.parts[0], bytes)]
+    assert len(cases) >= 200, len(cases)
+    failures = []
+    for state in ALL:
+        conn = open_state(srv, state)
+        stream = b"".join(c.parts[0] for c in cases) + b"zz1 NOOP\r\n"
+        sender = conn.send_async(stream)
+        want = [c.tag for c in cases if c.tag is not None]
+        got = []
+        bye = False
+        ok = False
+        try:
+            while True:
+                ln = conn.line()
+                if ln is None:
+                    if not bye:
+                        failures.append("[%s] connection closed without BYE after %d replies" % (state, len(got)))
+                    break
+                if ln.startswith(b"* BYE"):
+                    bye = True
+                    continue
+                if ln.startswith(b"+"):
+                    failures.append("[%s] continuation request in pipelined garbage: %r" % (state, ln))
+                    break
+                if ln.startswith(b"*"):
+                    continue
+                tag, _, rest = ln.partition(b" ")
+                status = rest.split(b" ", 1)[0]
+                if tag == b"zz1":
+                    ok = status == b"OK"
+                    if not ok:
+                        failures.append("[%s] final NOOP got %r" % (state, ln))
+                    break
+                if status not in (b"BAD", b"NO"):
+                    failures.append("[%s] %r for malformed input (after %r)" % (state, short(ln), got[-3:]))
+                got.append(tag)
+        except Hang as e:
+            failures.append("[%s] %s after %d replies, last %r" % (state, e, len(got), got[-3:]))
+        sender.join(READ_TIMEOUT)
+        conn.close()
+        # lines without a usable tag may still carry one by accident (a
+        # binary line that starts with "j "): those replies are extra
+        wanted = set(want)
+        got = [t for t in got if t in wanted]
+        if ok:
+            if got != want:
+                missing = [t for t in want if t not in got]
+                failures.append("[%s] replies out of step: missing %r, order %r" % (state, missing[:10],
+                                                                                   got[:10]))
+        elif bye:
+            assert got == want[:len(got)], (state, got[-5:])
+        serve_check(srv, "after pipelined garbage in the %s state" % state)
+    check_nothing_changed(srv)
+    assert not failures, "\n".join(failures)
