@@ -37,44 +37,46 @@ static void arm_idle_timer(struct conn *c)
 	event_add(c->idle_timer, &tv);
 }
 
-/* Stop reading and close once everything written has gone out. */
-static void begin_close(struct conn *c)
+/* Stop reading and close once everything written has gone out. Returns
+ * false if the connection is already gone. */
+static bool begin_close(struct conn *c)
 {
 	c->closing = true;
 	bufferevent_disable(c->in, EV_READ);
 	event_del(c->idle_timer);
-	if (evbuffer_get_length(bufferevent_get_output(c->out)) == 0)
-		conn_free(c);
+	if (evbuffer_get_length(bufferevent_get_output(c->out)) > 0)
+		return true;
+	conn_free(c);
+	return false;
 }
 
-static void process_input(struct conn *c)
+/* Runs what input there is; false if that closed and freed the connection. */
+static bool process_input(struct conn *c)
 {
 	struct evbuffer *in = bufferevent_get_input(c->in);
 	struct evbuffer *out = bufferevent_get_output(c->out);
 	if (c->closing || c->paused || evbuffer_get_length(out) > CONN_OUT_HIGH)
-		return;
+		return true;
 	enum session_status st = session_feed(c->session, in);
-	if (st == SESSION_CLOSE) {
-		begin_close(c);
-		return;
-	}
+	if (st == SESSION_CLOSE)
+		return begin_close(c);
 	if (st == SESSION_PAUSE) {
 		struct timeval tv = {session_pause_ms(c->session) / 1000,
 		                     (session_pause_ms(c->session) % 1000) * 1000};
 		c->paused = true;
 		bufferevent_disable(c->in, EV_READ);
 		event_add(c->pause_timer, &tv);
-		return;
+		return true;
 	}
 	if (evbuffer_get_length(out) > CONN_OUT_HIGH)
 		bufferevent_disable(c->in, EV_READ);
+	return true;
 }
 
 static void on_read(struct bufferevent *bev, void *arg)
 {
 	struct conn *c = arg;
-	process_input(c);
-	if (!c->closing)
+	if (process_input(c) && !c->closing)
 		arm_idle_timer(c); /* after the commands: login changes the timeout */
 }
 
@@ -103,7 +105,7 @@ static void on_idle(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
 	session_timed_out(c->session);
-	begin_close(c);
+	(void)begin_close(c);
 }
 
 static void on_pause_over(evutil_socket_t fd, short what, void *arg)
@@ -142,7 +144,7 @@ struct conn *conn_new(struct event_base *base, int in_fd, int out_fd, const char
 	enum session_status st = session_start(c->session, preauth_user);
 	arm_idle_timer(c);
 	if (st == SESSION_CLOSE)
-		begin_close(c);
+		begin_close(c); /* the BYE is queued, so c lives until it is sent */
 	return c;
 }
 
