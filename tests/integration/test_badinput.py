@@ -15,6 +15,7 @@ The generated cases come from a fixed seed, so a failure names the same bytes
 on every run.  Everything runs on 127.0.0.1 with bounded socket timeouts."""
 
 import base64
+import os
 import random
 import re
 import socket
@@ -268,6 +269,22 @@ def handwritten():
         line("ID atom argument", "a1 ID foo"),
         line("ID unterminated list", 'a1 ID ("a" "b"'),
     ]
+    # SASL PLAIN responses that decode but must not log anyone in
+    def b64(x):
+        return base64.b64encode(x.encode("latin-1")).decode()
+    c += [
+        raw("AUTHENTICATE empty initial response", "a1 AUTHENTICATE PLAIN =\r\n", lit("*\r\n")),
+        raw("AUTHENTICATE continuation not base64", "a1 AUTHENTICATE PLAIN\r\n", lit("!!!!\r\n")),
+        raw("AUTHENTICATE continuation without NULs", "a1 AUTHENTICATE PLAIN\r\n",
+            lit(b64("alice secret-pw") + "\r\n")),
+        raw("AUTHENTICATE continuation with a literal", "a1 AUTHENTICATE PLAIN\r\n", lit("{5}\r\n")),
+        raw("AUTHENTICATE continuation 200 KB", "a1 AUTHENTICATE PLAIN\r\n", lit("QUFB" * 50000 + "\r\n"),
+            tag=None),
+        line("AUTHENTICATE PLAIN as another authzid", "a1 AUTHENTICATE PLAIN " + b64("bob\0alice\0secret-pw")),
+        line("AUTHENTICATE PLAIN with a fourth field", "a1 AUTHENTICATE PLAIN " + b64("\0alice\0secret-pw\0x")),
+        line("AUTHENTICATE PLAIN without authcid", "a1 AUTHENTICATE PLAIN " + b64("\0\0secret-pw")),
+        line("AUTHENTICATE PLAIN two mechanisms", "a1 AUTHENTICATE PLAIN LOGIN"),
+    ]
     # bad sequence sets
     for i, s in enumerate(["0", "1:", ":1", "1,,2", "1:2:3", "a", "-1", "1.5", "4294967296",
                            "99999999999999999999", "1,", ",1", "**", "1:*:2", "*:", "1 :2", "0:0"]):
@@ -323,6 +340,22 @@ def handwritten():
         raw("zero-length literal mailbox", "a1 CREATE {0}\r\n", lit(" extra\r\n")),
         raw("binary literal in LOGIN", "a1 LOGIN ~{5}\r\n", lit("alice secret-pw\r\n")),
         raw("literal after a stray brace", "a1 LOGIN {{5}\r\n", lit("alice secret-pw\r\n")),
+    ]
+    # big literals that are read in full and then rejected: nothing is stored
+    mb = 1024 * 1024
+    c += [
+        raw("APPEND 1 MB literal then an extra argument", "a1 APPEND INBOX {%d}\r\n" % mb,
+            Cont(b"X" * mb + b" extra\r\n")),
+        raw("APPEND 1 MB LITERAL+ then garbage", b"a1 APPEND INBOX {%d+}\r\n" % mb + b"X" * mb + b"garbage\r\n"),
+        raw("APPEND 1 MB LITERAL+ with NUL bytes", b"a1 APPEND INBOX {%d+}\r\n" % mb + b"\0" * mb + b"\r\n"),
+        raw("APPEND literal then a flag list", "a1 APPEND INBOX {3+}\r\nabc (\\Seen)\r\n"),
+        raw("LOGIN 100 KB literal user name", "a1 LOGIN {%d}\r\n" % (100 * 1024),
+            Cont(b"u" * 100 * 1024 + b" secret-pw\r\n")),
+        raw("CREATE 200 KB literal name", "a1 CREATE {%d+}\r\n" % (200 * 1024) + "n" * 200 * 1024 + "\r\n"),
+        raw("two literals without a space", "a1 LOGIN {5+}\r\nalice{9+}\r\nsecret-pw\r\n"),
+        raw("literal as a STATUS item", "a1 STATUS INBOX ({8+}\r\nMESSAGES)\r\n"),
+        raw("literal as a flag", "a1 APPEND INBOX ({5+}\r\n\\Seen) {3+}\r\nabc\r\n"),
+        raw("literal as the command name after LITERAL+", "a1 {4+}\r\nNOOP\r\n"),
     ]
     # huge and garbage literal sizes: refused without a continuation request
     for n in ["99999999999", "4294967296", "4294967297", "18446744073709551615", "18446744073709551616",
@@ -836,6 +869,12 @@ def check_nothing_changed(srv):
     c.ok("c4", "LOGOUT")
     c.close()
     assert names == DEFAULT_MAILBOXES, "malformed commands changed the mailbox list: %r" % sorted(names)
+    # and rejected APPENDs left no partial message files behind
+    left = []
+    for root, dirs, files in os.walk(srv.maildir()):
+        if os.path.basename(root) == "tmp":
+            left += [os.path.join(root, f) for f in files]
+    assert not left, "files left in tmp/ by rejected APPENDs: %r" % left[:5]
     assert any(re.match(rb"^\* STATUS \"?INBOX\"? \(MESSAGES 0\)$", x) for x in lines), lines
 
 
@@ -1202,3 +1241,26 @@ def test_pipelined(srv):
         serve_check(srv, "after pipelined garbage in the %s state" % state)
     check_nothing_changed(srv)
     assert not failures, "\n".join(failures)
+
+
+def test_list_wildcard_bomb(srv):
+    """Patterns built to make a backtracking matcher take exponential time:
+    each LIST is answered within seconds and the server stays responsive."""
+    c = Conn(srv.port)
+    c.ok("a1", 'LOGIN alice "secret-pw"')
+    long_name = "a" * 60
+    c.ok("a2", "CREATE " + long_name)
+    patterns = ["*a" * 40 + "b", "%a" * 40 + "b", "*%" * 400 + "b", "*" * 2000 + "b", ("*a%" * 30 + "b")]
+    for i, pat in enumerate(patterns):
+        t0 = time.time()
+        lines, tagged = c.cmd("w%d" % i, 'LIST "" "%s"' % pat)
+        dt = time.time() - t0
+        assert tagged.startswith(b"w%d OK" % i) or tagged.startswith(b"w%d BAD" % i) \
+            or tagged.startswith(b"w%d NO" % i), tagged
+        assert not any(x.startswith(b"* LIST") for x in lines), (pat[:40], lines)
+        assert dt < 5, "LIST with pattern %r... took %.1f s" % (pat[:30], dt)
+    lines = c.ok("w9", 'LIST "" "*a"')
+    assert any(x.endswith(long_name.encode() + b'"') or x.endswith(b" " + long_name.encode()) for x in lines), lines
+    c.ok("w10", "DELETE " + long_name)
+    c.close()
+    serve_check(srv, "after wildcard bombs")

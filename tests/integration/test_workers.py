@@ -205,7 +205,7 @@ def test_concurrent_first_logins():
     """20 clients log in at the same moment as a brand-new user (two devices
     set up at once): the store is created once and every login succeeds,
     whichever worker runs it.  Several fresh servers, as the race is narrow."""
-    for rnd in range(6):
+    for rnd in range(10):
         srv = WorkerServer()
         try:
             results = open_many(srv.port, 20)
