@@ -13,10 +13,16 @@
 #include "util/mutf7.h"
 #include "util/str.h"
 
-static void escape_component(struct sbuf *out, const char *utf8, size_t len)
+/* Appends the on-disk form of one name component; false if it has none,
+ * so a name that cannot be mapped never turns into the root's own path. */
+static bool escape_component(struct sbuf *out, const char *utf8, size_t len)
 {
 	char *m = utf8_to_mutf7(utf8, len);
-	for (const char *c = m; c && *c; c++) {
+	if (!m || !*m) {
+		free(m);
+		return false;
+	}
+	for (const char *c = m; *c; c++) {
 		if (*c == '.')
 			sbuf_adds(out, "%2E");
 		else if (*c == '%')
@@ -25,6 +31,7 @@ static void escape_component(struct sbuf *out, const char *utf8, size_t len)
 			sbuf_addc(out, *c);
 	}
 	free(m);
+	return true;
 }
 
 char *maildir_dir(const char *root, const char *name)
@@ -41,7 +48,10 @@ char *maildir_dir(const char *root, const char *name)
 			return NULL;
 		}
 		sbuf_addc(&b, '.');
-		escape_component(&b, p, len);
+		if (!escape_component(&b, p, len)) {
+			sbuf_free(&b);
+			return NULL;
+		}
 		p += len + (slash ? 1 : 0);
 	}
 	return sbuf_take(&b);
@@ -59,6 +69,8 @@ static int fsync_dir(const char *dir)
 
 int maildir_create(const char *dir, bool sub)
 {
+	if (!dir)
+		return -1; /* a name maildir_dir could not map */
 	static const char *subdirs[] = {"tmp", "new", "cur"};
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
 		return -1;
@@ -101,6 +113,8 @@ static int remove_files(const char *dir)
 
 int maildir_remove(const char *dir)
 {
+	if (!dir)
+		return -1; /* a name maildir_dir could not map */
 	static const char *subdirs[] = {"tmp", "new", "cur"};
 	int rc = 0;
 	for (size_t i = 0; i < 3; i++) {
@@ -141,6 +155,8 @@ static char *unique_name(void)
 
 int maildir_tmpfile(const char *dir, int *fd, char **path)
 {
+	if (!dir)
+		return -1; /* a name maildir_dir could not map */
 	for (int attempt = 0; attempt < 10; attempt++) {
 		char *name = unique_name();
 		char *p = xasprintf("%s/tmp/%s", dir, name);
@@ -187,6 +203,8 @@ static char *cur_name(uint32_t flags, uint64_t size)
  * durable by fsyncing the directory. */
 static int install(const char *src, const char *dir, uint32_t flags, uint64_t size, char **name)
 {
+	if (!dir)
+		return -1; /* a name maildir_dir could not map */
 	char *n = cur_name(flags, size);
 	char *dst = xasprintf("%s/cur/%s", dir, n);
 	int rc = rename(src, dst);
@@ -223,6 +241,8 @@ int maildir_commit(const char *tmp_path, const char *dir, uint32_t flags, time_t
 int maildir_move(const char *dir_from, const char *name, const char *dir_to, uint32_t flags,
                  char **new_name)
 {
+	if (!dir_from)
+		return -1;
 	char *src = xasprintf("%s/cur/%s", dir_from, name);
 	struct stat st;
 	int rc =
@@ -233,6 +253,8 @@ int maildir_move(const char *dir_from, const char *name, const char *dir_to, uin
 
 int maildir_unlink(const char *dir, const char *name)
 {
+	if (!dir)
+		return -1; /* a name maildir_dir could not map */
 	char *p = xasprintf("%s/cur/%s", dir, name);
 	int rc = unlink(p);
 	free(p);
@@ -298,6 +320,8 @@ static void adopt_new(const char *dir)
 
 int maildir_file_stat(const char *dir, const char *name, uint64_t *vsize, time_t *mtime)
 {
+	if (!dir)
+		return -1; /* a name maildir_dir could not map */
 	char *p = xasprintf("%s/cur/%s", dir, name);
 	int fd = open(p, O_RDONLY | O_CLOEXEC);
 	free(p);
@@ -329,6 +353,8 @@ int maildir_file_stat(const char *dir, const char *name, uint64_t *vsize, time_t
 
 int maildir_dir_mtimes(const char *dir, int64_t mtimes[2])
 {
+	if (!dir)
+		return -1; /* a name maildir_dir could not map */
 	static const char *subdirs[] = {"new", "cur"};
 	for (int i = 0; i < 2; i++) {
 		char *p = xasprintf("%s/%s", dir, subdirs[i]);
@@ -344,6 +370,8 @@ int maildir_dir_mtimes(const char *dir, int64_t mtimes[2])
 
 int maildir_list(const char *dir, struct maildir_file **files, size_t *n)
 {
+	if (!dir)
+		return -1; /* a name maildir_dir could not map */
 	adopt_new(dir);
 	char *cur = xasprintf("%s/cur", dir);
 	DIR *d = opendir(cur);

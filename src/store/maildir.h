@@ -24,7 +24,8 @@ enum {
 };
 
 /* The directory of a mailbox (UTF-8 name) below root; NULL if the name cannot
- * be mapped. Caller frees. */
+ * be mapped. Caller frees. Every function below fails on a NULL dir, so an
+ * unmappable name can never act on the root (INBOX) by mistake. */
 char *maildir_dir(const char *root, const char *name);
 /* Creates dir with tmp/ new/ cur/ (and the maildirfolder marker when sub). */
 int maildir_create(const char *dir, bool sub);
