@@ -22,7 +22,6 @@ import socket
 import threading
 import time
 
-import harness
 
 NA, AU, SE = "not-authenticated", "authenticated", "selected"
 ALL = (NA, AU, SE)
