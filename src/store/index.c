@@ -8,8 +8,17 @@
 #include "util/log.h"
 #include "util/str.h"
 
+#define STMT_CACHE 64
+
+/* Prepared statements are kept per connection, keyed by the address of
+ * their SQL text (every statement is a string literal in this file). */
 struct index {
 	sqlite3 *db;
+	struct {
+		const char *sql;
+		sqlite3_stmt *st;
+	} cache[STMT_CACHE];
+	size_t ncache;
 };
 
 static const char *schema =
@@ -88,6 +97,8 @@ void index_close(struct index *ix)
 {
 	if (!ix)
 		return;
+	for (size_t i = 0; i < ix->ncache; i++)
+		sqlite3_finalize(ix->cache[i].st);
 	sqlite3_close_v2(ix->db);
 	free(ix);
 }
@@ -110,21 +121,37 @@ void index_rollback(struct index *ix)
 
 static sqlite3_stmt *prepare(struct index *ix, const char *sql)
 {
+	for (size_t i = 0; i < ix->ncache; i++)
+		if (ix->cache[i].sql == sql)
+			return ix->cache[i].st;
 	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(ix->db, sql, -1, &st, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v3(ix->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
 		log_error("index: prepare %s: %s", sql, sqlite3_errmsg(ix->db));
 		return NULL;
 	}
+	if (ix->ncache == STMT_CACHE) {
+		log_error("index: statement cache full; raise STMT_CACHE");
+		abort();
+	}
+	ix->cache[ix->ncache].sql = sql;
+	ix->cache[ix->ncache++].st = st;
 	return st;
 }
 
-/* Steps a statement that returns no rows, then finalizes it. */
+/* Makes a cached statement ready for its next use. */
+static void release(sqlite3_stmt *st)
+{
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+}
+
+/* Steps a statement that returns no rows, then readies it for reuse. */
 static int run(struct index *ix, sqlite3_stmt *st)
 {
 	if (!st)
 		return -1;
 	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	release(st);
 	if (rc != SQLITE_DONE) {
 		log_error("index: %s", sqlite3_errmsg(ix->db));
 		return -1;
@@ -161,7 +188,7 @@ int index_mailbox_get(struct index *ix, const char *name, struct ix_mailbox *out
 		out->mtimes[0] = sqlite3_column_int64(st, 8);
 		out->mtimes[1] = sqlite3_column_int64(st, 9);
 	}
-	sqlite3_finalize(st);
+	release(st);
 	if (rc == SQLITE_ROW)
 		return 0;
 	return rc == SQLITE_DONE ? 1 : -1;
@@ -183,7 +210,7 @@ static int next_uidvalidity(struct index *ix, uint32_t *out)
 	if (!st)
 		return -1;
 	int64_t last = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-	sqlite3_finalize(st);
+	release(st);
 	int64_t v = (int64_t)time(NULL);
 	if (v <= last)
 		v = last + 1;
@@ -245,7 +272,7 @@ int index_mailbox_each(struct index *ix,
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		cb(arg, (const char *)sqlite3_column_text(st, 0),
 		   (const char *)sqlite3_column_text(st, 1));
-	sqlite3_finalize(st);
+	release(st);
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -268,11 +295,11 @@ int index_mailbox_claim_recent(struct index *ix, int64_t id, uint32_t *old_recen
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
 	if (sqlite3_step(st) != SQLITE_ROW) {
-		sqlite3_finalize(st);
+		release(st);
 		return -1;
 	}
 	*old_recent_uid = (uint32_t)sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	release(st);
 	st = prepare(ix, "UPDATE mailbox SET recent_uid = uidnext WHERE id = ?");
 	if (!st)
 		return -1;
@@ -298,7 +325,7 @@ int index_mailbox_add_keywords(struct index *ix, int64_t id, const char *const *
 	struct sbuf b = {0};
 	sbuf_adds(&b,
 	          sqlite3_step(st) == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : "");
-	sqlite3_finalize(st);
+	release(st);
 	size_t before = b.len;
 	for (size_t i = 0; i < n; i++) {
 		if (word_in(b.s, kw[i]))
@@ -339,7 +366,7 @@ int index_mailbox_counts(struct index *ix, int64_t id, struct ix_counts *out)
 		out->size = (uint64_t)sqlite3_column_int64(st, 3);
 		out->recent = (uint32_t)sqlite3_column_int64(st, 4);
 	}
-	sqlite3_finalize(st);
+	release(st);
 	return rc == SQLITE_ROW ? 0 : -1;
 }
 
@@ -353,11 +380,11 @@ int index_message_add(struct index *ix, int64_t mailbox_id, const char *filename
 		return -1;
 	sqlite3_bind_int64(st, 1, mailbox_id);
 	if (sqlite3_step(st) != SQLITE_ROW) {
-		sqlite3_finalize(st);
+		release(st);
 		return -1;
 	}
 	int64_t u = sqlite3_column_int64(st, 0), modseq = sqlite3_column_int64(st, 1);
-	sqlite3_finalize(st);
+	release(st);
 	if (u <= 0 || u >= UINT32_MAX)
 		return -1; /* UIDs exhausted: the mailbox needs a new UIDVALIDITY */
 	st = prepare(ix, "INSERT INTO message(mailbox_id, uid, filename, flags, keywords, modseq,"
@@ -384,7 +411,7 @@ int index_message_expunge(struct index *ix, int64_t mailbox_id, uint32_t uid)
 		return -1;
 	sqlite3_bind_int64(st, 1, mailbox_id);
 	int64_t modseq = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
-	sqlite3_finalize(st);
+	release(st);
 	if (modseq < 0)
 		return -1;
 	st = prepare(ix, "DELETE FROM message WHERE mailbox_id = ? AND uid = ?");
@@ -439,7 +466,7 @@ int index_messages(struct index *ix, int64_t mailbox_id, struct ix_message **out
 		m[count].internaldate = sqlite3_column_int64(st, 6);
 		count++;
 	}
-	sqlite3_finalize(st);
+	release(st);
 	if (rc != SQLITE_DONE) {
 		index_messages_free(m, count);
 		return -1;
@@ -476,6 +503,6 @@ int index_subscription_each(struct index *ix, void (*cb)(void *arg, const char *
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		cb(arg, (const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
+	release(st);
 	return rc == SQLITE_DONE ? 0 : -1;
 }
