@@ -240,8 +240,7 @@ static void close_list(struct imap_parser *p)
 	struct argvec inner = p->stack[p->depth];
 	memset(&p->stack[p->depth], 0, sizeof p->stack[p->depth]);
 	p->depth--;
-	p->ntokens--; /* push_arg counts the list itself once more */
-	struct imap_arg *a = push_arg(p, ARG_LIST);
+	struct imap_arg *a = push_arg(p, ARG_LIST); /* a list counts as one argument */
 	if (!a) {
 		vec_free(&inner);
 		return;
@@ -558,30 +557,46 @@ static bool line_ends_crlf(const struct imap_parser *p)
 	return n >= 2 && s[n - 2] == '\r' && s[n - 1] == '\n';
 }
 
+/* Keeps only the last bytes of an overflowed line: where the CRLF and a
+ * literal marker would be. */
+static void tail_append(struct imap_parser *p, const char *data, size_t n)
+{
+	if (n >= sizeof p->tail) {
+		memcpy(p->tail, data + n - sizeof p->tail, sizeof p->tail);
+		p->tail_len = sizeof p->tail;
+		return;
+	}
+	if (p->tail_len + n > sizeof p->tail) {
+		size_t drop = p->tail_len + n - sizeof p->tail;
+		memmove(p->tail, p->tail + drop, p->tail_len - drop);
+		p->tail_len -= drop;
+	}
+	memcpy(p->tail + p->tail_len, data, n);
+	p->tail_len += n;
+}
+
 static void line_append(struct imap_parser *p, const char *data, size_t n)
 {
 	if (!p->overflow && p->line.len + n > p->lim.max_line) {
-		/* Tokenise what fits, so the error can carry the command's tag. */
+		/* Take what fits and tokenise its start, so the error can carry
+		 * the command's tag; from now on only the tail is kept. */
+		size_t fits = p->lim.max_line - p->line.len;
+		sbuf_add(&p->line, data, fits);
+		data += fits;
+		n -= fits;
 		size_t keep = p->line.len < 80 ? p->line.len : 80;
-		const char *sp = p->line.s ? memchr(p->line.s, ' ', keep) : NULL;
+		const char *sp = memchr(p->line.s, ' ', keep);
 		if (sp)
 			tokenize(p, p->line.s, (size_t)(sp - p->line.s));
 		fail(p, "BAD", "Command line too long");
 		p->overflow = true;
 		p->tail_len = 0;
+		tail_append(p, p->line.s, p->line.len);
 	}
-	if (!p->overflow) {
+	if (p->overflow)
+		tail_append(p, data, n);
+	else
 		sbuf_add(&p->line, data, n);
-		return;
-	}
-	/* keep only the last bytes, where a literal marker would be */
-	for (size_t i = 0; i < n; i++) {
-		if (p->tail_len == sizeof p->tail) {
-			memmove(p->tail, p->tail + 1, sizeof p->tail - 1);
-			p->tail_len--;
-		}
-		p->tail[p->tail_len++] = data[i];
-	}
 }
 
 static void literal_feed(struct imap_parser *p, const char *data, size_t n)

@@ -38,6 +38,8 @@ char *maildir_dir(const char *root, const char *name)
 {
 	if (strcmp(name, "INBOX") == 0)
 		return xstrdup(root);
+	if (name[0] == '\0')
+		return NULL;
 	struct sbuf b = {0};
 	sbuf_printf(&b, "%s/", root);
 	for (const char *p = name; *p;) {
@@ -201,13 +203,14 @@ static char *cur_name(uint32_t flags, uint64_t size)
 
 /* Renames src into dir/cur/ under a fresh unique name and makes the rename
  * durable by fsyncing the directory. */
-static int install(const char *src, const char *dir, uint32_t flags, uint64_t size, char **name)
+static int install(const char *src, const char *dir, uint32_t flags, uint64_t size, char **name,
+                   bool keep_src)
 {
 	if (!dir)
 		return -1; /* a name maildir_dir could not map */
 	char *n = cur_name(flags, size);
 	char *dst = xasprintf("%s/cur/%s", dir, n);
-	int rc = rename(src, dst);
+	int rc = keep_src ? link(src, dst) : rename(src, dst);
 	free(dst);
 	if (rc == 0) {
 		char *cur = xasprintf("%s/cur", dir);
@@ -235,18 +238,18 @@ int maildir_commit(const char *tmp_path, const char *dir, uint32_t flags, time_t
 	struct timespec times[2] = {{mtime, 0}, {mtime, 0}};
 	futimens(fd, times); /* INTERNALDATE as mtime helps an index rebuild; not vital */
 	close(fd);
-	return install(tmp_path, dir, flags, (uint64_t)st.st_size, name);
+	return install(tmp_path, dir, flags, (uint64_t)st.st_size, name, false);
 }
 
-int maildir_move(const char *dir_from, const char *name, const char *dir_to, uint32_t flags,
-                 char **new_name)
+static int place(const char *dir_from, const char *name, const char *dir_to, uint32_t flags,
+                 char **new_name, bool keep)
 {
 	if (!dir_from)
 		return -1;
 	char *src = xasprintf("%s/cur/%s", dir_from, name);
 	struct stat st;
-	int rc =
-	    stat(src, &st) < 0 ? -1 : install(src, dir_to, flags, (uint64_t)st.st_size, new_name);
+	int rc = stat(src, &st) < 0 ? -1
+	                            : install(src, dir_to, flags, (uint64_t)st.st_size, new_name, keep);
 	free(src);
 	return rc;
 }
@@ -318,13 +321,22 @@ static void adopt_new(const char *dir)
 	free(newdir);
 }
 
+static int path_stat(const char *p, uint64_t *vsize, time_t *mtime);
+
 int maildir_file_stat(const char *dir, const char *name, uint64_t *vsize, time_t *mtime)
 {
 	if (!dir)
 		return -1; /* a name maildir_dir could not map */
 	char *p = xasprintf("%s/cur/%s", dir, name);
-	int fd = open(p, O_RDONLY | O_CLOEXEC);
+	int rc = path_stat(p, vsize, mtime);
 	free(p);
+	return rc;
+}
+
+/* Size with bare LFs counted as CRLF (that is, the size after maildir_crlf). */
+static int path_stat(const char *p, uint64_t *vsize, time_t *mtime)
+{
+	int fd = open(p, O_RDONLY | O_CLOEXEC);
 	struct stat st;
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		if (fd >= 0)
@@ -401,4 +413,107 @@ void maildir_files_free(struct maildir_file *files, size_t n)
 	for (size_t i = 0; i < n; i++)
 		free(files[i].name);
 	free(files);
+}
+
+/* Copies fd to out with every bare LF turned into CRLF. */
+static int copy_crlf(int in, int out)
+{
+	char buf[65536], obuf[2 * 65536];
+	char prev = '\0';
+	ssize_t n;
+	while ((n = read(in, buf, sizeof buf)) > 0) {
+		size_t o = 0;
+		for (ssize_t i = 0; i < n; i++) {
+			if (buf[i] == '\n' && prev != '\r')
+				obuf[o++] = '\r';
+			obuf[o++] = buf[i];
+			prev = buf[i];
+		}
+		for (size_t done = 0; done < o;) {
+			ssize_t w = write(out, obuf + done, o - done);
+			if (w < 0)
+				return -1;
+			done += (size_t)w;
+		}
+	}
+	return n < 0 ? -1 : 0;
+}
+
+int maildir_crlf(const char *dir, const char *path, uint64_t *size)
+{
+	uint64_t vsize;
+	time_t mtime;
+	struct stat st;
+	if (!dir || stat(path, &st) < 0 || path_stat(path, &vsize, &mtime) < 0)
+		return -1;
+	*size = vsize;
+	if (vsize == (uint64_t)st.st_size)
+		return 0;
+	int out, in = open(path, O_RDONLY | O_CLOEXEC);
+	char *tmp;
+	if (in < 0)
+		return -1;
+	if (maildir_tmpfile(dir, &out, &tmp) < 0) {
+		close(in);
+		return -1;
+	}
+	int rc = copy_crlf(in, out);
+	struct timespec times[2] = {st.st_mtim, st.st_mtim};
+	if (rc == 0)
+		rc = futimens(out, times) < 0 || fsync(out) < 0 ? -1 : 0;
+	close(in);
+	close(out);
+	if (rc == 0)
+		rc = rename(tmp, path);
+	if (rc < 0)
+		unlink(tmp);
+	free(tmp);
+	return rc;
+}
+
+int maildir_move(const char *dir_from, const char *name, const char *dir_to, uint32_t flags,
+                 char **new_name)
+{
+	return place(dir_from, name, dir_to, flags, new_name, false);
+}
+
+int maildir_link(const char *dir_from, const char *name, const char *dir_to, uint32_t flags,
+                 char **new_name)
+{
+	return place(dir_from, name, dir_to, flags, new_name, true);
+}
+
+int maildir_open(const char *dir, const char *name, int *fd, uint64_t *size)
+{
+	if (!dir)
+		return -1;
+	char *p = xasprintf("%s/cur/%s", dir, name);
+	*fd = open(p, O_RDONLY | O_CLOEXEC);
+	free(p);
+	struct stat st;
+	if (*fd < 0 || fstat(*fd, &st) < 0) {
+		if (*fd >= 0)
+			close(*fd);
+		return -1;
+	}
+	*size = (uint64_t)st.st_size;
+	return 0;
+}
+
+char *maildir_cur_path(const char *dir, const char *name)
+{
+	return dir ? xasprintf("%s/cur/%s", dir, name) : NULL;
+}
+
+int maildir_rename(const char *dir_from, const char *name_from, const char *dir_to,
+                   const char *name_to)
+{
+	if (!dir_from || !dir_to)
+		return -1;
+	char *a = xasprintf("%s/cur/%s", dir_from, name_from);
+	char *b = xasprintf("%s/cur/%s", dir_to, name_to);
+	int rc = rename(a, b);
+	free(a);
+	free(b);
+	return rc;
 }

@@ -9,17 +9,11 @@
 #include <unistd.h>
 
 #include "store/index.h"
+#include "store/internal.h"
 #include "store/maildir.h"
 #include "util/log.h"
 #include "util/mutf7.h"
 #include "util/str.h"
-
-struct store {
-	char *user;
-	char *maildir; /* root of the Maildir++ tree, INBOX */
-	struct index *ix;
-	struct store_limits lim;
-};
 
 static const struct {
 	const char *name, *special_use;
@@ -132,7 +126,7 @@ char *store_name_check(const struct store *s, const char *name)
 		     ((unsigned char)name[i + 2] == 0xa8 || (unsigned char)name[i + 2] == 0xa9)))
 			return NULL;
 		if (c == '/') {
-			if (i == 0 || name[i - 1] == '/' || ++depth > s->lim.max_depth)
+			if (i == 0 || i == len - 1 || name[i - 1] == '/' || ++depth > s->lim.max_depth)
 				return NULL;
 		}
 	}
@@ -176,6 +170,30 @@ static int msg_cmp(const void *a, const void *b)
 {
 	return base_cmp((*(struct ix_message *const *)a)->filename,
 	                (*(struct ix_message *const *)b)->filename);
+}
+
+/* A file in cur/ the index does not know: delivered by an MTA (it gets the
+ * next UID, with CRLF line ends so it can be served as it is), or one whose
+ * expunge was committed but whose unlink did not happen (it goes now: an
+ * expunged message never comes back). */
+static int adopt_file(struct store *s, int64_t mailbox_id, const char *dir,
+                      const struct maildir_file *f)
+{
+	char *base = xstrndup(f->name, maildir_base_len(f->name));
+	bool expunged = index_expunged_file(s->ix, mailbox_id, base);
+	free(base);
+	if (expunged)
+		return maildir_unlink(dir, f->name);
+	char *path = maildir_cur_path(dir, f->name);
+	uint64_t size, vsize;
+	time_t mtime;
+	int rc = 0;
+	uint32_t uid;
+	if (maildir_crlf(s->maildir, path, &size) == 0 &&
+	    maildir_file_stat(dir, f->name, &vsize, &mtime) == 0)
+		rc = index_message_add(s->ix, mailbox_id, f->name, f->flags, "", mtime, size, &uid);
+	free(path);
+	return rc; /* a file that vanished meanwhile is simply not there */
 }
 
 /* Brings the index up to date with the Maildir: files an MTA delivered get
@@ -223,15 +241,9 @@ static int sync_files(struct store *s, struct ix_mailbox *mb)
 			rc = index_message_set_filename(s->ix, mb->id, msg->uid, files[j].name);
 		j++;
 	}
-	for (j = 0; j < nfiles && rc == 0; j++) {
-		uint64_t vsize;
-		time_t mtime;
-		uint32_t uid;
-		if (known[j] || maildir_file_stat(dir, files[j].name, &vsize, &mtime) < 0)
-			continue;
-		rc = index_message_add(s->ix, mb->id, files[j].name, files[j].flags, "", mtime,
-		                       vsize, &uid);
-	}
+	for (j = 0; j < nfiles && rc == 0; j++)
+		if (!known[j])
+			rc = adopt_file(s, mb->id, dir, &files[j]);
 	free(known);
 	free(byname);
 	/* A directory changed within the last two seconds may change again in
@@ -250,7 +262,7 @@ out:
 }
 
 /* Looks a mailbox up and syncs it with its files, in one transaction. */
-static enum store_rc mailbox_fresh(struct store *s, const char *name, struct ix_mailbox *mb)
+enum store_rc mailbox_fresh(struct store *s, const char *name, struct ix_mailbox *mb)
 {
 	if (index_begin(s->ix) < 0)
 		return STORE_ERROR;
@@ -623,7 +635,7 @@ void store_tmpfile_discard(char *path)
 	free(path);
 }
 
-static char *join_keywords(const char *const *kw, size_t n)
+char *join_keywords(const char *const *kw, size_t n)
 {
 	struct sbuf b = {0};
 	for (size_t i = 0; i < n; i++) {
@@ -634,232 +646,44 @@ static char *join_keywords(const char *const *kw, size_t n)
 	return sbuf_take(&b);
 }
 
+/* Puts one message file into a mailbox and the index, under the index lock:
+ * the file appears in cur/ only while no other process can scan the
+ * directory, so no one else can adopt it under a second UID. */
 enum store_rc store_append(struct store *s, const char *mailbox, const struct store_append *req,
                            uint32_t *uidvalidity, uint32_t *uid)
 {
+	const char *path = req->path;
 	struct ix_mailbox mb;
-	int found = index_mailbox_get(s->ix, mailbox, &mb);
-	if (found != 0)
-		return found > 0 ? STORE_NONEXISTENT : STORE_ERROR;
+	uint64_t size;
 	char *dir = maildir_dir(s->maildir, mailbox), *name = NULL;
 	char *kw = join_keywords(req->keywords, req->nkeywords);
-	uint64_t vsize;
-	time_t mtime;
-	enum store_rc rc = STORE_ERROR;
-	if (maildir_commit(req->path, dir, req->flags, req->internaldate, &name) < 0) {
+	if (maildir_crlf(s->maildir, path, &size) < 0 || index_begin(s->ix) < 0) {
+		free(dir);
+		free(kw);
+		return STORE_ERROR;
+	}
+	int found = index_mailbox_get(s->ix, mailbox, &mb);
+	enum store_rc rc = found > 0 ? STORE_NONEXISTENT : found < 0 ? STORE_ERROR : STORE_OK;
+	if (rc == STORE_OK && maildir_commit(path, dir, req->flags, req->internaldate, &name) < 0) {
 		log_error("store: %s: cannot store a message in %s: %s", s->user, mailbox,
 		          strerror(errno));
-		goto out;
+		rc = STORE_ERROR;
 	}
-	if (maildir_file_stat(dir, name, &vsize, &mtime) < 0 || index_begin(s->ix) < 0)
-		goto unlink;
-	index_mailbox_clear(&mb);
-	/* Fetched again under the lock: another process may have changed it. */
-	if (index_mailbox_get(s->ix, mailbox, &mb) != 0 ||
-	    index_message_add(s->ix, mb.id, name, req->flags, kw, req->internaldate, vsize, uid) <
-	        0 ||
-	    index_mailbox_add_keywords(s->ix, mb.id, req->keywords, req->nkeywords) < 0 ||
-	    index_commit(s->ix) < 0) {
+	if (rc == STORE_OK &&
+	    (index_message_add(s->ix, mb.id, name, req->flags, kw, req->internaldate, size, uid) < 0 ||
+	     index_mailbox_add_keywords(s->ix, mb.id, req->keywords, req->nkeywords) < 0 ||
+	     index_commit(s->ix) < 0)) {
+		maildir_unlink(dir, name);
+		rc = STORE_ERROR;
+	}
+	if (rc == STORE_OK)
+		*uidvalidity = mb.uidvalidity;
+	else
 		index_rollback(s->ix);
-		goto unlink;
-	}
-	*uidvalidity = mb.uidvalidity;
-	rc = STORE_OK;
-	goto out;
-unlink:
-	maildir_unlink(dir, name);
-out:
-	index_mailbox_clear(&mb);
+	if (found == 0)
+		index_mailbox_clear(&mb);
 	free(dir);
 	free(name);
 	free(kw);
-	return rc;
-}
-
-/* ---- views ---- */
-
-static void view_msgs_clear(struct view *v)
-{
-	for (size_t i = 0; i < v->n; i++)
-		free(v->msgs[i].keywords);
-	v->n = 0;
-}
-
-static void view_push(struct view *v, const struct ix_message *m, bool recent)
-{
-	if (v->n == v->cap)
-		v->msgs = xrealloc(v->msgs, (v->cap = v->cap ? v->cap * 2 : 64) * sizeof *v->msgs);
-	struct view_msg *e = &v->msgs[v->n++];
-	e->uid = m->uid;
-	e->flags = m->flags;
-	e->keywords = xstrdup(m->keywords ? m->keywords : "");
-	e->recent = recent;
-}
-
-static void view_take_mailbox(struct view *v, struct ix_mailbox *mb)
-{
-	v->uidvalidity = mb->uidvalidity;
-	v->uidnext = mb->uidnext;
-	v->modseq = mb->modseq;
-	free(v->keywords);
-	v->keywords = mb->keywords;
-	mb->keywords = NULL;
-}
-
-/* \Recent belongs to the first session to see a message read-write: it
- * gets the UIDs from the old mark on, and the mark moves to UIDNEXT. */
-static void claim_recent(struct store *s, int64_t mailbox_id, uint32_t *from)
-{
-	*from = UINT32_MAX;
-	if (index_begin(s->ix) < 0)
-		return;
-	if (index_mailbox_claim_recent(s->ix, mailbox_id, from) < 0 || index_commit(s->ix) < 0) {
-		index_rollback(s->ix);
-		*from = UINT32_MAX;
-	}
-}
-
-enum store_rc view_open(struct store *s, const char *name, bool readonly, struct view **out)
-{
-	struct ix_mailbox mb;
-	enum store_rc rc = mailbox_fresh(s, name, &mb);
-	if (rc != STORE_OK)
-		return rc;
-	struct view *v = xcalloc(1, sizeof *v);
-	v->store = s;
-	v->name = xstrdup(name);
-	v->readonly = readonly;
-	v->recent_from = UINT32_MAX;
-	if (readonly)
-		v->recent_from = mb.recent_uid; /* sees \Recent without taking it */
-	else
-		claim_recent(s, mb.id, &v->recent_from);
-	struct ix_message *m = NULL;
-	size_t n = 0;
-	if (index_messages(s->ix, mb.id, &m, &n) < 0) {
-		index_mailbox_clear(&mb);
-		view_close(v);
-		return STORE_ERROR;
-	}
-	for (size_t i = 0; i < n; i++)
-		view_push(v, &m[i], m[i].uid >= v->recent_from);
-	index_messages_free(m, n);
-	view_take_mailbox(v, &mb);
-	index_mailbox_clear(&mb);
-	*out = v;
-	return STORE_OK;
-}
-
-void view_close(struct view *v)
-{
-	if (!v)
-		return;
-	view_msgs_clear(v);
-	free(v->msgs);
-	free(v->keywords);
-	free(v->name);
-	free(v);
-}
-
-enum store_rc view_sync(struct view *v, bool allow_expunge, struct view_changes *ch)
-{
-	struct ix_mailbox mb;
-	memset(ch, 0, sizeof *ch);
-	enum store_rc rc = mailbox_fresh(v->store, v->name, &mb);
-	if (rc != STORE_OK)
-		return rc;
-	if (mb.modseq == v->modseq) {
-		index_mailbox_clear(&mb);
-		return STORE_OK;
-	}
-	struct ix_message *m = NULL;
-	size_t n = 0;
-	if (index_messages(v->store->ix, mb.id, &m, &n) < 0) {
-		index_mailbox_clear(&mb);
-		return STORE_ERROR;
-	}
-	/* Walk the old view from the end so that each expunged sequence number
-	 * is still right when the client applies the ones before it. */
-	size_t j = n;
-	ch->expunged = xmalloc((v->n ? v->n : 1) * sizeof *ch->expunged);
-	for (size_t i = v->n; i-- > 0;) {
-		uint32_t uid = v->msgs[i].uid;
-		while (j > 0 && m[j - 1].uid > uid)
-			j--;
-		bool present = j > 0 && m[j - 1].uid == uid;
-		if (present) {
-			v->msgs[i].flags = m[j - 1].flags;
-		} else if (allow_expunge) {
-			free(v->msgs[i].keywords);
-			memmove(&v->msgs[i], &v->msgs[i + 1], (v->n - i - 1) * sizeof *v->msgs);
-			v->n--;
-			ch->expunged[ch->nexpunged++] = (uint32_t)i + 1;
-		}
-	}
-	uint32_t last = v->n ? v->msgs[v->n - 1].uid : 0;
-	uint32_t recent_from = UINT32_MAX;
-	if (!v->readonly && n > 0 && m[n - 1].uid > last)
-		claim_recent(v->store, mb.id, &recent_from);
-	for (size_t k = 0; k < n; k++) {
-		if (m[k].uid <= last)
-			continue;
-		view_push(v, &m[k], m[k].uid >= recent_from);
-		ch->exists_changed = true;
-		if (v->msgs[v->n - 1].recent)
-			ch->recent++;
-	}
-	index_messages_free(m, n);
-	view_take_mailbox(v, &mb);
-	index_mailbox_clear(&mb);
-	if (ch->recent || ch->exists_changed) {
-		ch->recent = 0;
-		for (size_t i = 0; i < v->n; i++)
-			ch->recent += v->msgs[i].recent;
-	}
-	return STORE_OK;
-}
-
-void view_changes_free(struct view_changes *ch)
-{
-	free(ch->expunged);
-	memset(ch, 0, sizeof *ch);
-}
-
-enum store_rc view_expunge(struct view *v, uint32_t **expunged, size_t *n)
-{
-	struct store *s = v->store;
-	struct ix_mailbox mb;
-	struct ix_message *m = NULL;
-	size_t nm = 0;
-	*expunged = NULL;
-	*n = 0;
-	if (index_begin(s->ix) < 0)
-		return STORE_ERROR;
-	if (index_mailbox_get(s->ix, v->name, &mb) != 0) {
-		index_rollback(s->ix);
-		return STORE_NONEXISTENT;
-	}
-	char *dir = maildir_dir(s->maildir, v->name);
-	enum store_rc rc = index_messages(s->ix, mb.id, &m, &nm) < 0 ? STORE_ERROR : STORE_OK;
-	for (size_t i = 0; i < nm && rc == STORE_OK; i++)
-		if (m[i].flags & FLAG_DELETED && index_message_expunge(s->ix, mb.id, m[i].uid) < 0)
-			rc = STORE_ERROR;
-	if (rc == STORE_OK && index_commit(s->ix) < 0)
-		rc = STORE_ERROR;
-	if (rc != STORE_OK)
-		index_rollback(s->ix);
-	/* Files go only after the commit: a crash before it loses nothing. */
-	for (size_t i = 0; i < nm && rc == STORE_OK; i++)
-		if (m[i].flags & FLAG_DELETED)
-			maildir_unlink(dir, m[i].filename);
-	index_messages_free(m, nm);
-	index_mailbox_clear(&mb);
-	free(dir);
-	if (rc != STORE_OK)
-		return rc;
-	struct view_changes ch;
-	rc = view_sync(v, true, &ch);
-	*expunged = ch.expunged;
-	*n = ch.nexpunged;
 	return rc;
 }

@@ -521,11 +521,9 @@ static void test_limits(void)
 	bad(in, n, "ERR(a BAD)");
 	n = repeat(in, sizeof in, "a X", " {1+}\r\nb", 19, "\r\n");
 	bad(in, n, "ERR(a BAD)");
-	/* BUG: a list does not count towards max_tokens ("arguments in one
-	 * command, all levels"): close_list takes one off ntokens for a count
-	 * open_list never made, so each list is free and "a X" followed by 30
-	 * "()" (32 arguments, limit 20) is accepted, as is "a X" + 10 x " (b)"
-	 * (22 arguments). */
+	/* A list counts towards max_tokens ("arguments in one command, all
+	 * levels"): "a X" + 30 x " ()" is 32 arguments, "a X" + 10 x " (b)" 22,
+	 * both over the limit of 20. (Once a bug: lists were free.) */
 	n = repeat(in, sizeof in, "a X", " ()", 30, "\r\n");
 	bad(in, n, "ERR(a BAD)");
 	n = repeat(in, sizeof in, "a X", " (b)", 10, "\r\n");
@@ -537,11 +535,8 @@ static void test_limits(void)
 	check(in, n, want);
 	n = repeat(in, sizeof in, "* X \"", "b", 300, "\"\r\n");
 	bad(in, n, "ERR(* BAD)");
-	/* BUG: the tag of an over-long line is found only if the line was split
-	 * across feeds: line_append tokenises what was buffered before the
-	 * chunk that overflows, which is nothing when the line comes in one
-	 * piece. "a X bbb...b\r\n" (300 b) fed at once gives "* BAD", fed in
-	 * pieces "a BAD". */
+	/* The tag of an over-long line is found however the line arrives, in
+	 * one piece or split across feeds. (Once a bug: only when split.) */
 	n = repeat(in, sizeof in, "a X ", "b", 300, "\r\n");
 	bad(in, n, "ERR(a BAD)");
 	/* ... and one much longer still, which must not be buffered whole */

@@ -68,9 +68,8 @@ static void test_name_check(void)
 	name_bad("/abs");
 	name_bad("a//b");
 	name_bad("a///");
-	/* BUG: only one trailing '/' is dropped and the check for an empty
-	 * component runs before that, so "foo//" comes back as "foo/", a name
-	 * with an empty last component, where "a//b" is refused. */
+	/* Only one trailing '/' is dropped: "foo//" has an empty last
+	 * component and is refused like "a//b". (Once a bug.) */
 	name_bad("foo//");
 	/* "." and ".." components */
 	name_bad(".");
@@ -199,8 +198,8 @@ static void test_maildir_dir(void)
 	dir_null("\xff/\xff");
 	dir_null("a/\xff");
 	dir_null("a\tb");
-	/* BUG: the empty name maps to "/r/" (the root, that is INBOX's
-	 * directory) instead of NULL: the loop over components never runs. */
+	/* The empty name maps to no directory, never to the root (INBOX's).
+	 * (Once a bug.) */
 	dir_null("");
 }
 
