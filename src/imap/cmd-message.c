@@ -159,7 +159,7 @@ void cmd_close(struct session *s, struct imap_command *c)
 	if (!s->view->readonly) {
 		uint32_t *gone;
 		size_t n;
-		if (view_expunge(s->view, &gone, &n) == STORE_OK)
+		if (view_expunge(s->view, NULL, 0, &gone, &n) == STORE_OK)
 			free(gone);
 	}
 	sess_unselect(s);

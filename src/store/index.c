@@ -44,11 +44,13 @@ static const char *schema =
     " internaldate INTEGER NOT NULL,"
     " size INTEGER NOT NULL,"
     " envelope TEXT,"
+    " body TEXT,"
     " bodystructure TEXT,"
     " PRIMARY KEY(mailbox_id, uid)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS expunged("
     " mailbox_id INTEGER NOT NULL REFERENCES mailbox(id) ON DELETE CASCADE,"
-    " uid INTEGER NOT NULL, modseq INTEGER NOT NULL);"
+    " uid INTEGER NOT NULL, modseq INTEGER NOT NULL, filename TEXT NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS expunged_file ON expunged(mailbox_id, filename);"
     "CREATE INDEX IF NOT EXISTS expunged_mailbox ON expunged(mailbox_id, modseq);"
     "CREATE TABLE IF NOT EXISTS subscription(name TEXT PRIMARY KEY);"
     "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema', 1), ('uidvalidity', 0);";
@@ -403,7 +405,30 @@ int index_message_add(struct index *ix, int64_t mailbox_id, const char *filename
 	return run(ix, st);
 }
 
+static int expunge_row(struct index *ix, int64_t mailbox_id, uint32_t uid, const char *base);
+
 int index_message_expunge(struct index *ix, int64_t mailbox_id, uint32_t uid)
+{
+	/* The file's base name goes into the log, so a file that outlives its
+	 * expunge (a crash before the unlink) is removed, never re-adopted. */
+	sqlite3_stmt *st = prepare(ix, "SELECT filename FROM message WHERE mailbox_id = ? AND uid = ?");
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, mailbox_id);
+	sqlite3_bind_int64(st, 2, uid);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		release(st);
+		return 0; /* already gone */
+	}
+	const char *fn = (const char *)sqlite3_column_text(st, 0);
+	char *base = xstrndup(fn, strcspn(fn, ":"));
+	release(st);
+	int rc = expunge_row(ix, mailbox_id, uid, base);
+	free(base);
+	return rc;
+}
+
+static int expunge_row(struct index *ix, int64_t mailbox_id, uint32_t uid, const char *base)
 {
 	sqlite3_stmt *st =
 	    prepare(ix, "UPDATE mailbox SET modseq = modseq + 1 WHERE id = ? RETURNING modseq");
@@ -421,12 +446,14 @@ int index_message_expunge(struct index *ix, int64_t mailbox_id, uint32_t uid)
 	sqlite3_bind_int64(st, 2, uid);
 	if (run(ix, st) < 0)
 		return -1;
-	st = prepare(ix, "INSERT INTO expunged(mailbox_id, uid, modseq) VALUES (?, ?, ?)");
+	st = prepare(ix,
+	             "INSERT INTO expunged(mailbox_id, uid, modseq, filename) VALUES (?, ?, ?, ?)");
 	if (!st)
 		return -1;
 	sqlite3_bind_int64(st, 1, mailbox_id);
 	sqlite3_bind_int64(st, 2, uid);
 	sqlite3_bind_int64(st, 3, modseq);
+	sqlite3_bind_text(st, 4, base, -1, SQLITE_STATIC);
 	return run(ix, st);
 }
 
@@ -457,6 +484,7 @@ int index_messages(struct index *ix, int64_t mailbox_id, struct ix_message **out
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (count == cap)
 			m = xrealloc(m, (cap *= 2) * sizeof *m);
+		memset(&m[count], 0, sizeof m[count]);
 		m[count].uid = (uint32_t)sqlite3_column_int64(st, 0);
 		m[count].flags = (uint32_t)sqlite3_column_int64(st, 1);
 		m[count].filename = column_dup(st, 2);
@@ -478,10 +506,8 @@ int index_messages(struct index *ix, int64_t mailbox_id, struct ix_message **out
 
 void index_messages_free(struct ix_message *m, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		free(m[i].filename);
-		free(m[i].keywords);
-	}
+	for (size_t i = 0; i < n; i++)
+		index_message_clear(&m[i]);
 	free(m);
 }
 
@@ -505,4 +531,100 @@ int index_subscription_each(struct index *ix, void (*cb)(void *arg, const char *
 		cb(arg, (const char *)sqlite3_column_text(st, 0));
 	release(st);
 	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+bool index_expunged_file(struct index *ix, int64_t mailbox_id, const char *base)
+{
+	sqlite3_stmt *st =
+	    prepare(ix, "SELECT 1 FROM expunged WHERE mailbox_id = ? AND filename = ? LIMIT 1");
+	if (!st)
+		return false;
+	sqlite3_bind_int64(st, 1, mailbox_id);
+	sqlite3_bind_text(st, 2, base, -1, SQLITE_STATIC);
+	bool found = sqlite3_step(st) == SQLITE_ROW;
+	release(st);
+	return found;
+}
+
+int index_message_get(struct index *ix, int64_t mailbox_id, uint32_t uid, struct ix_message *out)
+{
+	sqlite3_stmt *st = prepare(ix, "SELECT flags, filename, keywords, size, modseq, internaldate,"
+	                               " envelope, body, bodystructure FROM message"
+	                               " WHERE mailbox_id = ? AND uid = ?");
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, mailbox_id);
+	sqlite3_bind_int64(st, 2, uid);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		memset(out, 0, sizeof *out);
+		out->uid = uid;
+		out->flags = (uint32_t)sqlite3_column_int64(st, 0);
+		out->filename = column_dup(st, 1);
+		out->keywords = column_dup(st, 2);
+		out->size = (uint64_t)sqlite3_column_int64(st, 3);
+		out->modseq = (uint64_t)sqlite3_column_int64(st, 4);
+		out->internaldate = sqlite3_column_int64(st, 5);
+		out->envelope = column_dup(st, 6);
+		out->body = column_dup(st, 7);
+		out->bodystructure = column_dup(st, 8);
+	}
+	release(st);
+	if (rc == SQLITE_ROW)
+		return 0;
+	return rc == SQLITE_DONE ? 1 : -1;
+}
+
+void index_message_clear(struct ix_message *m)
+{
+	free(m->filename);
+	free(m->keywords);
+	free(m->envelope);
+	free(m->body);
+	free(m->bodystructure);
+	memset(m, 0, sizeof *m);
+}
+
+int index_message_set_cache(struct index *ix, int64_t mailbox_id, uint32_t uid,
+                            const char *envelope, const char *body, const char *bodystructure)
+{
+	sqlite3_stmt *st = prepare(ix, "UPDATE message SET envelope = ?, body = ?, bodystructure = ?"
+	                               " WHERE mailbox_id = ? AND uid = ?");
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, envelope, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, body, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, bodystructure, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, mailbox_id);
+	sqlite3_bind_int64(st, 5, uid);
+	return run(ix, st);
+}
+
+int index_mailbox_next_modseq(struct index *ix, int64_t mailbox_id, uint64_t *modseq)
+{
+	sqlite3_stmt *st =
+	    prepare(ix, "UPDATE mailbox SET modseq = modseq + 1 WHERE id = ? RETURNING modseq");
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, mailbox_id);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*modseq = (uint64_t)sqlite3_column_int64(st, 0);
+	release(st);
+	return rc == SQLITE_ROW ? 0 : -1;
+}
+
+int index_message_set_flags(struct index *ix, int64_t mailbox_id, uint32_t uid, uint32_t flags,
+                            const char *keywords, uint64_t modseq)
+{
+	sqlite3_stmt *st = prepare(ix, "UPDATE message SET flags = ?, keywords = ?, modseq = ?"
+	                               " WHERE mailbox_id = ? AND uid = ?");
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, flags);
+	sqlite3_bind_text(st, 2, keywords, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (int64_t)modseq);
+	sqlite3_bind_int64(st, 4, mailbox_id);
+	sqlite3_bind_int64(st, 5, uid);
+	return run(ix, st);
 }

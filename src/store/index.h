@@ -37,6 +37,7 @@ struct ix_message {
 	char *keywords;
 	uint64_t size, modseq;
 	int64_t internaldate;
+	char *envelope, *body, *bodystructure; /* cached IMAP strings, NULL until computed */
 };
 
 int index_open(const char *path, struct index **out);
@@ -73,6 +74,18 @@ int index_message_set_filename(struct index *ix, int64_t mailbox_id, uint32_t ui
 /* All messages of a mailbox in UID order; free with index_messages_free. */
 int index_messages(struct index *ix, int64_t mailbox_id, struct ix_message **out, size_t *n);
 void index_messages_free(struct ix_message *m, size_t n);
+
+/* 0 found, 1 no such message, -1 error. Free with index_message_clear. */
+int index_message_get(struct index *ix, int64_t mailbox_id, uint32_t uid, struct ix_message *out);
+void index_message_clear(struct ix_message *m);
+int index_message_set_cache(struct index *ix, int64_t mailbox_id, uint32_t uid,
+                            const char *envelope, const char *body, const char *bodystructure);
+int index_message_set_flags(struct index *ix, int64_t mailbox_id, uint32_t uid, uint32_t flags,
+                            const char *keywords, uint64_t modseq);
+/* Bumps the mailbox's MODSEQ and returns the new value. */
+int index_mailbox_next_modseq(struct index *ix, int64_t mailbox_id, uint64_t *modseq);
+/* Whether a file with this base name was expunged from the mailbox. */
+bool index_expunged_file(struct index *ix, int64_t mailbox_id, const char *base);
 
 int index_subscribe(struct index *ix, const char *name, bool on);
 int index_subscription_each(struct index *ix, void (*cb)(void *arg, const char *name), void *arg);

@@ -59,6 +59,21 @@ int maildir_dir_mtimes(const char *dir, int64_t mtimes[2]);
 int maildir_file_stat(const char *dir, const char *name, uint64_t *vsize, time_t *mtime);
 void maildir_files_free(struct maildir_file *files, size_t n);
 
+/* Rewrites the file at path (in dir's tmp/ or cur/) with CRLF line ends if it
+ * has a bare LF, keeping its name and mtime; *size is the resulting size.
+ * IMAP serves CRLF, and a file that already is CRLF can be sent as it is. */
+int maildir_crlf(const char *dir, const char *path, uint64_t *size);
+/* Hard-links dir_from/cur/name into dir_to/cur/ under a fresh name (COPY:
+ * Maildir files never change, so a link is a copy). */
+int maildir_link(const char *dir_from, const char *name, const char *dir_to, uint32_t flags,
+                 char **new_name);
+/* Renames dir_from/cur/name_from to dir_to/cur/name_to (undoing a move). */
+int maildir_rename(const char *dir_from, const char *name_from, const char *dir_to,
+                   const char *name_to);
+/* Opens cur/name for reading. */
+int maildir_open(const char *dir, const char *name, int *fd, uint64_t *size);
+char *maildir_cur_path(const char *dir, const char *name);
+
 /* The base of a file name: everything before the ":2," info part. */
 size_t maildir_base_len(const char *name);
 uint32_t maildir_info_flags(const char *name);

@@ -97,6 +97,8 @@ struct view_msg {
 struct view {
 	struct store *store;
 	char *name;
+	char *dir;  /* the mailbox's Maildir directory */
+	int64_t id; /* the mailbox in the index */
 	bool readonly;
 	uint32_t uidvalidity, uidnext;
 	uint64_t modseq;
@@ -115,13 +117,47 @@ void view_close(struct view *v);
 struct view_changes {
 	uint32_t *expunged;
 	size_t nexpunged;
+	uint32_t *flags_changed; /* sequence numbers whose flags someone else changed */
+	size_t nflags_changed;
+	bool keywords_changed; /* the mailbox's keyword list grew: send FLAGS again */
 	bool exists_changed;
 	uint32_t recent;
 };
 enum store_rc view_sync(struct view *v, bool allow_expunge, struct view_changes *ch);
 void view_changes_free(struct view_changes *ch);
 
-/* Removes \Deleted messages; expunged gets their sequence numbers in report order. */
-enum store_rc view_expunge(struct view *v, uint32_t **expunged, size_t *n);
+/* Removes \Deleted messages (of those whose UIDs are in uids, sorted, when
+ * uids is not NULL: UID EXPUNGE). Files go only after the index commit.
+ * expunged gets their sequence numbers in report order. */
+enum store_rc view_expunge(struct view *v, const uint32_t *uids, size_t nuids,
+                           uint32_t **expunged, size_t *n);
+
+/* What FETCH needs of a message beyond the view. */
+struct store_message {
+	uint64_t size;
+	int64_t internaldate;
+	char *envelope, *body, *bodystructure; /* cached IMAP strings, or NULL */
+};
+enum store_rc view_message(struct view *v, size_t idx, struct store_message *out);
+void store_message_clear(struct store_message *m);
+/* Opens the message file for reading; the caller closes fd. */
+enum store_rc view_message_open(struct view *v, size_t idx, int *fd, uint64_t *size);
+/* Caches the message's ENVELOPE, BODY and BODYSTRUCTURE strings. */
+enum store_rc view_message_cache(struct view *v, size_t idx, const char *envelope,
+                                 const char *body, const char *bodystructure);
+
+enum flag_op { FLAG_OP_SET, FLAG_OP_ADD, FLAG_OP_REMOVE };
+/* STORE: changes the flags of the messages at view positions idx[]; changed[i]
+ * says whether message idx[i] changed. Every change gets a new MODSEQ. */
+enum store_rc view_store(struct view *v, const size_t *idx, size_t n, enum flag_op op,
+                         uint32_t flags, const char *const *kw, size_t nkw, bool *changed);
+
+/* COPY or MOVE (RFC 6851) of the messages at idx[] to dest; dst_uids[i]
+ * gets the new UID of idx[i]. A move is one index transaction around the
+ * file renames, so after a crash each message is in one of the two mailboxes
+ * and never in both. The moved messages leave the view at the next
+ * view_sync. */
+enum store_rc view_copy(struct view *v, const size_t *idx, size_t n, const char *dest, bool move,
+                        uint32_t *dst_uidvalidity, uint32_t *dst_uids);
 
 #endif

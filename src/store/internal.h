@@ -1,0 +1,22 @@
+/* What the store's own files share: the store's state and the helpers that
+ * both mailbox (store.c) and view (view.c) operations use. Not for callers
+ * outside src/store/. */
+#ifndef GANNET_STORE_INTERNAL_H
+#define GANNET_STORE_INTERNAL_H
+
+#include "store/index.h"
+#include "store/store.h"
+
+struct store {
+	char *user;
+	char *maildir; /* root of the Maildir++ tree, INBOX */
+	struct index *ix;
+	struct store_limits lim;
+};
+
+/* Looks a mailbox up and syncs it with its files, in one transaction. */
+enum store_rc mailbox_fresh(struct store *s, const char *name, struct ix_mailbox *mb);
+/* Keywords as the index keeps them: space-separated. Caller frees. */
+char *join_keywords(const char *const *kw, size_t n);
+
+#endif

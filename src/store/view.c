@@ -1,0 +1,464 @@
+/* Views: a selected mailbox as one session sees it (design.md section 3),
+ * and the message operations that work through a view: FETCH data, STORE,
+ * COPY, MOVE and EXPUNGE. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/index.h"
+#include "store/internal.h"
+#include "store/maildir.h"
+#include "store/store.h"
+#include "util/log.h"
+#include "util/str.h"
+
+static void view_msgs_clear(struct view *v)
+{
+	for (size_t i = 0; i < v->n; i++)
+		free(v->msgs[i].keywords);
+	v->n = 0;
+}
+
+static void view_push(struct view *v, const struct ix_message *m, bool recent)
+{
+	if (v->n == v->cap)
+		v->msgs = xrealloc(v->msgs, (v->cap = v->cap ? v->cap * 2 : 64) * sizeof *v->msgs);
+	struct view_msg *e = &v->msgs[v->n++];
+	e->uid = m->uid;
+	e->flags = m->flags;
+	e->keywords = xstrdup(m->keywords ? m->keywords : "");
+	e->recent = recent;
+}
+
+static void view_take_mailbox(struct view *v, struct ix_mailbox *mb)
+{
+	v->uidvalidity = mb->uidvalidity;
+	v->uidnext = mb->uidnext;
+	v->modseq = mb->modseq;
+	free(v->keywords);
+	v->keywords = mb->keywords;
+	mb->keywords = NULL;
+}
+
+/* \Recent belongs to the first session to see a message read-write: it
+ * gets the UIDs from the old mark on, and the mark moves to UIDNEXT. */
+static void claim_recent(struct store *s, int64_t mailbox_id, uint32_t *from)
+{
+	*from = UINT32_MAX;
+	if (index_begin(s->ix) < 0)
+		return;
+	if (index_mailbox_claim_recent(s->ix, mailbox_id, from) < 0 || index_commit(s->ix) < 0) {
+		index_rollback(s->ix);
+		*from = UINT32_MAX;
+	}
+}
+
+enum store_rc view_open(struct store *s, const char *name, bool readonly, struct view **out)
+{
+	struct ix_mailbox mb;
+	enum store_rc rc = mailbox_fresh(s, name, &mb);
+	if (rc != STORE_OK)
+		return rc;
+	struct view *v = xcalloc(1, sizeof *v);
+	v->store = s;
+	v->name = xstrdup(name);
+	v->dir = maildir_dir(s->maildir, name);
+	v->id = mb.id;
+	v->readonly = readonly;
+	v->recent_from = UINT32_MAX;
+	if (readonly)
+		v->recent_from = mb.recent_uid; /* sees \Recent without taking it */
+	else
+		claim_recent(s, mb.id, &v->recent_from);
+	struct ix_message *m = NULL;
+	size_t n = 0;
+	if (index_messages(s->ix, mb.id, &m, &n) < 0) {
+		index_mailbox_clear(&mb);
+		view_close(v);
+		return STORE_ERROR;
+	}
+	for (size_t i = 0; i < n; i++)
+		view_push(v, &m[i], m[i].uid >= v->recent_from);
+	index_messages_free(m, n);
+	view_take_mailbox(v, &mb);
+	index_mailbox_clear(&mb);
+	*out = v;
+	return STORE_OK;
+}
+
+void view_close(struct view *v)
+{
+	if (!v)
+		return;
+	view_msgs_clear(v);
+	free(v->msgs);
+	free(v->keywords);
+	free(v->name);
+	free(v->dir);
+	free(v);
+}
+
+/* Finds uid in the index's list m[0..n) (sorted), or NULL. */
+static const struct ix_message *find_uid(const struct ix_message *m, size_t n, uint32_t uid)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (m[mid].uid == uid)
+			return &m[mid];
+		if (m[mid].uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* Drops the messages the index no longer has, recording their sequence
+ * numbers from the highest down: each is then right at the moment the
+ * client applies it (RFC 9051 7.5.1). Flags of the others are refreshed and
+ * their changes recorded, with the sequence numbers after the expunges. */
+static void view_apply(struct view *v, const struct ix_message *m, size_t n, bool allow_expunge,
+                       struct view_changes *ch)
+{
+	size_t cap = v->n ? v->n : 1;
+	ch->expunged = xmalloc(cap * sizeof *ch->expunged);
+	ch->flags_changed = xmalloc(cap * sizeof *ch->flags_changed);
+	for (size_t i = v->n; i-- > 0;)
+		if (!find_uid(m, n, v->msgs[i].uid) && allow_expunge)
+			ch->expunged[ch->nexpunged++] = (uint32_t)i + 1;
+	size_t kept = 0;
+	for (size_t i = 0; i < v->n; i++) {
+		struct view_msg *vm = &v->msgs[i];
+		const struct ix_message *im = find_uid(m, n, vm->uid);
+		if (!im && allow_expunge) {
+			free(vm->keywords);
+			continue;
+		}
+		if (im && (im->flags != vm->flags || strcmp(im->keywords, vm->keywords) != 0)) {
+			vm->flags = im->flags;
+			free(vm->keywords);
+			vm->keywords = xstrdup(im->keywords);
+			ch->flags_changed[ch->nflags_changed++] = (uint32_t)kept + 1;
+		}
+		v->msgs[kept++] = *vm;
+	}
+	v->n = kept;
+}
+
+enum store_rc view_sync(struct view *v, bool allow_expunge, struct view_changes *ch)
+{
+	struct ix_mailbox mb;
+	memset(ch, 0, sizeof *ch);
+	enum store_rc rc = mailbox_fresh(v->store, v->name, &mb);
+	if (rc != STORE_OK)
+		return rc;
+	if (mb.modseq == v->modseq) {
+		index_mailbox_clear(&mb);
+		return STORE_OK;
+	}
+	struct ix_message *m = NULL;
+	size_t n = 0;
+	if (index_messages(v->store->ix, mb.id, &m, &n) < 0) {
+		index_mailbox_clear(&mb);
+		return STORE_ERROR;
+	}
+	view_apply(v, m, n, allow_expunge, ch);
+	uint32_t last = v->n ? v->msgs[v->n - 1].uid : 0;
+	uint32_t recent_from = UINT32_MAX;
+	if (!v->readonly && n > 0 && m[n - 1].uid > last)
+		claim_recent(v->store, mb.id, &recent_from);
+	for (size_t k = 0; k < n; k++) {
+		if (m[k].uid <= last)
+			continue;
+		view_push(v, &m[k], m[k].uid >= recent_from);
+		ch->exists_changed = true;
+	}
+	index_messages_free(m, n);
+	ch->keywords_changed = strcmp(mb.keywords ? mb.keywords : "", v->keywords ? v->keywords : "");
+	view_take_mailbox(v, &mb);
+	index_mailbox_clear(&mb);
+	for (size_t i = 0; ch->exists_changed && i < v->n; i++)
+		ch->recent += v->msgs[i].recent;
+	return STORE_OK;
+}
+
+void view_changes_free(struct view_changes *ch)
+{
+	free(ch->expunged);
+	free(ch->flags_changed);
+	memset(ch, 0, sizeof *ch);
+}
+
+static bool uid_wanted(const uint32_t *uids, size_t n, uint32_t uid)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (uids[mid] == uid)
+			return true;
+		if (uids[mid] < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
+enum store_rc view_expunge(struct view *v, const uint32_t *uids, size_t nuids,
+                           uint32_t **expunged, size_t *n)
+{
+	struct store *s = v->store;
+	struct ix_message *m = NULL;
+	size_t nm = 0;
+	*expunged = NULL;
+	*n = 0;
+	if (index_begin(s->ix) < 0)
+		return STORE_ERROR;
+	enum store_rc rc = index_messages(s->ix, v->id, &m, &nm) < 0 ? STORE_ERROR : STORE_OK;
+	for (size_t i = 0; i < nm; i++)
+		if (!(m[i].flags & FLAG_DELETED) || (uids && !uid_wanted(uids, nuids, m[i].uid)))
+			m[i].uid = 0; /* not going */
+	for (size_t i = 0; i < nm && rc == STORE_OK; i++)
+		if (m[i].uid && index_message_expunge(s->ix, v->id, m[i].uid) < 0)
+			rc = STORE_ERROR;
+	if (rc == STORE_OK && index_commit(s->ix) < 0)
+		rc = STORE_ERROR;
+	if (rc != STORE_OK)
+		index_rollback(s->ix);
+	/* Files go only after the commit; one left behind by a crash is
+	 * recognised from the expunge log and removed, not re-adopted. */
+	for (size_t i = 0; i < nm && rc == STORE_OK; i++)
+		if (m[i].uid)
+			maildir_unlink(v->dir, m[i].filename);
+	index_messages_free(m, nm);
+	if (rc != STORE_OK)
+		return rc;
+	struct view_changes ch;
+	rc = view_sync(v, true, &ch);
+	*expunged = ch.expunged;
+	*n = ch.nexpunged;
+	ch.expunged = NULL;
+	view_changes_free(&ch);
+	return rc;
+}
+
+enum store_rc view_message(struct view *v, size_t idx, struct store_message *out)
+{
+	struct ix_message m;
+	memset(out, 0, sizeof *out);
+	int rc = index_message_get(v->store->ix, v->id, v->msgs[idx].uid, &m);
+	if (rc != 0)
+		return rc > 0 ? STORE_NONEXISTENT : STORE_ERROR;
+	out->size = m.size;
+	out->internaldate = m.internaldate;
+	out->envelope = m.envelope;
+	out->body = m.body;
+	out->bodystructure = m.bodystructure;
+	m.envelope = m.body = m.bodystructure = NULL;
+	index_message_clear(&m);
+	return STORE_OK;
+}
+
+void store_message_clear(struct store_message *m)
+{
+	free(m->envelope);
+	free(m->body);
+	free(m->bodystructure);
+	memset(m, 0, sizeof *m);
+}
+
+enum store_rc view_message_open(struct view *v, size_t idx, int *fd, uint64_t *size)
+{
+	struct ix_message m;
+	int rc = index_message_get(v->store->ix, v->id, v->msgs[idx].uid, &m);
+	if (rc != 0)
+		return rc > 0 ? STORE_NONEXISTENT : STORE_ERROR;
+	rc = maildir_open(v->dir, m.filename, fd, size);
+	if (rc < 0)
+		log_warn("store: %s: message %s of %s is missing", v->store->user, m.filename, v->name);
+	index_message_clear(&m);
+	return rc < 0 ? STORE_NONEXISTENT : STORE_OK;
+}
+
+enum store_rc view_message_cache(struct view *v, size_t idx, const char *envelope,
+                                 const char *body, const char *bodystructure)
+{
+	/* A plain UPDATE: no transaction needed, and losing it costs a re-parse. */
+	return index_message_set_cache(v->store->ix, v->id, v->msgs[idx].uid, envelope, body,
+	                               bodystructure) < 0
+	           ? STORE_ERROR
+	           : STORE_OK;
+}
+
+/* ---- STORE ---- */
+
+static bool has_word(const char *words, const char *w)
+{
+	size_t n = strlen(w);
+	for (const char *p = words; (p = strcasestr(p, w)); p += n)
+		if ((p == words || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
+			return true;
+	return false;
+}
+
+/* The keyword list after op; keywords compare case-insensitively (RFC 9051 2.3.2). */
+static char *apply_keywords(const char *cur, enum flag_op op, const char *const *kw, size_t nkw)
+{
+	struct sbuf b = {0};
+	sbuf_adds(&b, "");
+	if (op != FLAG_OP_SET) {
+		char *copy = xstrdup(cur), *save = NULL;
+		for (char *w = strtok_r(copy, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+			bool drop = false;
+			for (size_t i = 0; op == FLAG_OP_REMOVE && i < nkw && !drop; i++)
+				drop = strcasecmp(w, kw[i]) == 0;
+			if (!drop)
+				sbuf_printf(&b, "%s%s", b.len ? " " : "", w);
+		}
+		free(copy);
+	}
+	for (size_t i = 0; op != FLAG_OP_REMOVE && i < nkw; i++)
+		if (!has_word(b.s, kw[i]))
+			sbuf_printf(&b, "%s%s", b.len ? " " : "", kw[i]);
+	return sbuf_take(&b);
+}
+
+static uint32_t apply_flags(uint32_t cur, enum flag_op op, uint32_t flags)
+{
+	switch (op) {
+	case FLAG_OP_SET: return flags;
+	case FLAG_OP_ADD: return cur | flags;
+	case FLAG_OP_REMOVE: return cur & ~flags;
+	}
+	return cur;
+}
+
+/* One message's STORE inside the transaction; *modseq is taken on first change. */
+static int store_one(struct view *v, struct view_msg *vm, enum flag_op op, uint32_t flags,
+                     const char *const *kw, size_t nkw, uint64_t *modseq, bool *changed)
+{
+	struct ix_message m;
+	struct index *ix = v->store->ix;
+	*changed = false;
+	int rc = index_message_get(ix, v->id, vm->uid, &m);
+	if (rc != 0)
+		return rc > 0 ? 0 : -1; /* expunged meanwhile: nothing to change */
+	uint32_t nflags = apply_flags(m.flags, op, flags);
+	char *nkw_s = apply_keywords(m.keywords, op, kw, nkw);
+	if (nflags != m.flags || strcmp(nkw_s, m.keywords) != 0) {
+		rc = (!*modseq && index_mailbox_next_modseq(ix, v->id, modseq) < 0) ||
+		             index_message_set_flags(ix, v->id, vm->uid, nflags, nkw_s, *modseq) < 0
+		         ? -1
+		         : 0;
+		*changed = rc == 0;
+	}
+	vm->flags = nflags;
+	free(vm->keywords);
+	vm->keywords = nkw_s;
+	index_message_clear(&m);
+	return rc;
+}
+
+enum store_rc view_store(struct view *v, const size_t *idx, size_t n, enum flag_op op,
+                         uint32_t flags, const char *const *kw, size_t nkw, bool *changed)
+{
+	struct index *ix = v->store->ix;
+	uint64_t modseq = 0;
+	if (index_begin(ix) < 0)
+		return STORE_ERROR;
+	int rc = op != FLAG_OP_REMOVE ? index_mailbox_add_keywords(ix, v->id, kw, nkw) : 0;
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = store_one(v, &v->msgs[idx[i]], op, flags, kw, nkw, &modseq, &changed[i]);
+	if (rc == 0 && index_commit(ix) == 0)
+		return STORE_OK;
+	index_rollback(ix);
+	return STORE_ERROR;
+}
+
+/* ---- COPY and MOVE ---- */
+
+struct placed {
+	char *from, *to; /* file names before and after */
+};
+
+/* Undoes file placements after a failed transaction: links go, renamed
+ * files go back to their old names. */
+static void unplace(struct view *v, const char *dst_dir, struct placed *p, size_t n, bool move)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!p[i].to)
+			continue; /* never placed */
+		if (move)
+			maildir_rename(dst_dir, p[i].to, v->dir, p[i].from);
+		else
+			maildir_unlink(dst_dir, p[i].to);
+	}
+}
+
+static int copy_one(struct view *v, int64_t dst_id, const char *dst_dir, uint32_t uid, bool move,
+                    struct placed *p, uint32_t *dst_uid)
+{
+	struct index *ix = v->store->ix;
+	struct ix_message m;
+	if (index_message_get(ix, v->id, uid, &m) != 0)
+		return -1; /* gone since the client was told: the command fails whole */
+	p->from = xstrdup(m.filename);
+	int rc = move ? maildir_move(v->dir, m.filename, dst_dir, m.flags, &p->to)
+	              : maildir_link(v->dir, m.filename, dst_dir, m.flags, &p->to);
+	if (rc == 0) {
+		rc = index_message_add(ix, dst_id, p->to, m.flags, m.keywords, m.internaldate, m.size,
+		                       dst_uid) < 0 ||
+		             (m.envelope && index_message_set_cache(ix, dst_id, *dst_uid, m.envelope,
+		                                                    m.body, m.bodystructure) < 0) ||
+		             (move && index_message_expunge(ix, v->id, uid) < 0)
+		         ? -1
+		         : 0;
+	}
+	if (rc == 0 && m.keywords[0]) {
+		char *copy = xstrdup(m.keywords), *save = NULL;
+		for (char *w = strtok_r(copy, " ", &save); w && rc == 0; w = strtok_r(NULL, " ", &save))
+			rc = index_mailbox_add_keywords(ix, dst_id, (const char *const *)&w, 1);
+		free(copy);
+	}
+	index_message_clear(&m);
+	return rc;
+}
+
+enum store_rc view_copy(struct view *v, const size_t *idx, size_t n, const char *dest, bool move,
+                        uint32_t *dst_uidvalidity, uint32_t *dst_uids)
+{
+	struct store *s = v->store;
+	struct ix_mailbox dst;
+	if (index_begin(s->ix) < 0)
+		return STORE_ERROR;
+	int found = index_mailbox_get(s->ix, dest, &dst);
+	if (found != 0) {
+		index_rollback(s->ix);
+		return found > 0 ? STORE_NONEXISTENT : STORE_ERROR;
+	}
+	/* The files move (or are linked) while we hold the index lock, so no
+	 * other process can scan either directory half way through. */
+	char *dst_dir = maildir_dir(s->maildir, dest);
+	struct placed *p = xcalloc(n ? n : 1, sizeof *p);
+	size_t done = 0;
+	int rc = 0;
+	for (; done < n && rc == 0; done++)
+		rc = copy_one(v, dst.id, dst_dir, v->msgs[idx[done]].uid, move, &p[done],
+		              &dst_uids[done]);
+	if (rc == 0)
+		rc = index_commit(s->ix);
+	if (rc != 0) {
+		index_rollback(s->ix);
+		unplace(v, dst_dir, p, done, move);
+	}
+	*dst_uidvalidity = dst.uidvalidity;
+	for (size_t i = 0; i < n; i++) {
+		free(p[i].from);
+		free(p[i].to);
+	}
+	free(p);
+	free(dst_dir);
+	index_mailbox_clear(&dst);
+	return rc == 0 ? STORE_OK : STORE_ERROR;
+}
