@@ -34,7 +34,7 @@ struct mime_part {
 	 * ends it; [body_start, body_end) the body. For a multipart's child, the
 	 * range excludes the boundary lines and the CRLF before a boundary. */
 	uint64_t header_start, body_start, body_end;
-	uint64_t body_lines; /* lines in the body (text/* and message/rfc822 report it) */
+	uint64_t body_lines; /* lines in the body (text and message/rfc822 parts report it) */
 	char *header;        /* the header bytes (up to MIME_MAX_HEADER) */
 	size_t header_len;
 
