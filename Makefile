@@ -41,6 +41,14 @@ build/test/unit/%: tests/unit/%.c tests/unit/unit.h $(TEST_LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CSTD) $(WARN) $(CFLAGS_TEST) -Isrc -Itests/unit -o $@ $< $(TEST_LIB_OBJS) $(LIBS)
 
+LOADGEN_SRCS := $(sort $(wildcard bench/loadgen/*.c))
+
+bench: build/gannet build/loadgen
+
+build/loadgen: $(LOADGEN_SRCS) bench/loadgen/loadgen.h
+	@mkdir -p $(dir $@)
+	$(CC) -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -o $@ $(LOADGEN_SRCS)
+
 run: deps build/gannet
 	@scripts/run-dev.sh
 
