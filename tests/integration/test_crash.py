@@ -17,7 +17,7 @@ from helpers_fetch import FClient, fclient
 from helpers_states import code_args, status_word
 
 N = 30
-ROUNDS = 6
+ROUNDS = 12
 BUDGET = 30.0  # seconds for all rounds together (kills and restarts included)
 
 
