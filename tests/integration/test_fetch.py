@@ -404,10 +404,10 @@ def test_fetch_partial(srv):
     r = c.fetch1("FETCH 4 (BODY.PEEK[3.TEXT]<2.5> BODY.PEEK[HEADER]<0.4>)")
     e.eq("3.TEXT<2.5>", r.get("BODY[3.TEXT]<2>"), msgs[3].sections["3.TEXT"][2:7])
     e.eq("HEADER<0.4>", r.get("BODY[HEADER]<0>"), b"From")
-    # a zero-length partial
-    r = c.fetch1("FETCH 1 (BODY.PEEK[]<0.0>)")
-    e.eq("BODY[]<0.0>", r.get("BODY[]<0>"), b"")
     e.done()
+    # the length of a partial is an nz-number (RFC 9051 9, partial): <0.0> is a syntax error
+    c.bad("FETCH 1 (BODY.PEEK[]<0.0>)")
+    c.ok("NOOP")
 
 
 def test_fetch_rfc822_items_and_macros(srv):
@@ -490,8 +490,10 @@ def test_fetch_flags_uid_internaldate(srv):
     if raw1 is not None and raw1.decode().endswith("-0700"):
         e.eq("INTERNALDATE 1 text", raw1, b"14-Jul-2023 02:44:25 -0700")
     raw2 = by[2].get("INTERNALDATE")
-    if raw2 is not None and raw2.decode().endswith("+0000"):
-        e.eq("INTERNALDATE 2 text (one-digit day)", raw2, b" 4-Jul-2023 12:00:00 +0000")
+    if isinstance(raw2, bytes) and raw2.decode().endswith("+0000"):
+        # date-day-fixed = (SP DIGIT) / 2DIGIT: " 4" and "04" are both right
+        e.check(raw2 in (b" 4-Jul-2023 12:00:00 +0000", b"04-Jul-2023 12:00:00 +0000"),
+                "INTERNALDATE 2 text (one-digit day): %r" % raw2)
     # INTERNALDATE survives a restart
     srv.restart()
     c = fclient(srv)
