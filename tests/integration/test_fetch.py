@@ -549,7 +549,7 @@ def test_fetch_binary_unknown_cte(srv):
     for item in ("BINARY.PEEK[1]", "BINARY.SIZE[1]", "BINARY[1]"):
         lines, tagged = c.run("FETCH 1 (%s)" % item)
         assert status_word(tagged) == "NO" and resp_code(tagged) == "UNKNOWN-CTE", (item, lines, tagged)
-    # (whether the failed BINARY[1] set \\Seen is not said by the RFCs; Dovecot sets it)
+    # (whether the failed BINARY[1] set \Seen is not said by the RFCs; Dovecot sets it)
     # the raw section is still there
     r = c.fetch1("FETCH 1 (BODY.PEEK[1] BODYSTRUCTURE)")
     assert r["BODY[1]"] == b, r
