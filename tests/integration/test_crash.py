@@ -110,8 +110,14 @@ class Loop(threading.Thread):
                     return self.fail("SELECT %s: %r" % (box, tagged))
                 exists = next(int(m.group(1)) for m in (re.match(rb"\* (\d+) EXISTS", ln) for ln in lines) if m)
                 if exists:
-                    seqs = self.rnd.sample(range(1, exists + 1), self.rnd.randint(1, min(4, exists)))
-                    cmd = "MOVE %s %s" % (",".join(map(str, seqs)), other)
+                    x = self.rnd.random()
+                    if x < 0.1:
+                        cmd = "MOVE 1:* %s" % other
+                    elif x < 0.25:
+                        cmd = "UID MOVE %d:* %s" % (self.rnd.randint(1, 400), other)
+                    else:
+                        seqs = self.rnd.sample(range(1, exists + 1), self.rnd.randint(1, min(4, exists)))
+                        cmd = "MOVE %s %s" % (",".join(map(str, seqs)), other)
                     lines, tagged = c.run(cmd)
                     if status_word(tagged) != "OK":
                         return self.fail("%s: %r %r" % (cmd, lines, tagged))
