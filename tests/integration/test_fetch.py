@@ -330,6 +330,24 @@ def test_fetch_structure_items_of_own_corpus(srv):
     e.done()
 
 
+def test_fetch_items_after_first_structure_computation(srv):
+    # the first FETCH of ENVELOPE/BODYSTRUCTURE computes them; items after them in the same
+    # FETCH must still be the message's (RFC 9051 7.5.2: RFC822.SIZE is the message's size)
+    msgs = build_corpus()
+    c, uids = load(srv, msgs[:3], select=False)
+    c.select("INBOX")
+    e = Errors()
+    for seq, first in ((1, "ENVELOPE"), (2, "BODYSTRUCTURE"), (3, "BODY")):
+        r = c.fetch1("FETCH %d (%s RFC822.SIZE INTERNALDATE UID)" % (seq, first))
+        e.eq("RFC822.SIZE after the first %s of message %d" % (first, seq), r.get("RFC822.SIZE"),
+             str(len(msgs[seq - 1].raw)))
+        again = c.fetch1("FETCH %d (INTERNALDATE)" % seq)
+        e.eq("INTERNALDATE after the first %s of message %d" % (first, seq), r.get("INTERNALDATE"),
+             again.get("INTERNALDATE"))
+        e.eq("UID", r.get("UID"), str(uids[seq - 1]))
+    e.done()
+
+
 def test_fetch_body_sections_exact_bytes(srv):
     msgs = build_corpus()
     c, uids = load(srv, msgs)
@@ -777,8 +795,11 @@ def test_fetch_mime_corpus(srv):
         for pp, sec in sorted(files):
             if not os.path.exists(pp):
                 continue
-            rr = cl.fetch1("UID FETCH %d (BODY.PEEK[%s])" % (uid, sec))
-            got = rr.get("BODY[%s]" % sec)
+            fr, _, tagged = cl.fetch("UID FETCH %d (BODY.PEEK[%s])" % (uid, sec), expect=None)
+            if status_word(tagged) != "OK" or len(fr) != 1:
+                e.errs.append("corpus %s: UID FETCH %d (BODY.PEEK[%s]) -> %r %r" % (name, uid, sec, fr, tagged))
+                continue
+            got = fr[0].get("BODY[%s]" % sec)
             want = _read(pp)
             if want == b"" and got is NIL:
                 continue  # an empty expected file: "" or NIL
