@@ -29,25 +29,46 @@ struct mime_param {
 	char *value; /* unquoted */
 };
 
+/* mime_part.flags: how the part was parsed. */
+#define MIME_PART_MULTIPART 0x01 /* a multipart: children are its parts (none without boundary) */
+#define MIME_PART_MESSAGE 0x02   /* message/rfc822: one child, the encapsulated message */
+#define MIME_PART_TEXT 0x04      /* a text type (or the default): BODYSTRUCTURE counts lines */
+#define MIME_PART_OPAQUE 0x08    /* a multipart or message left unparsed (depth or part limit) */
+#define MIME_PART_HAS_NUL 0x10   /* a NUL byte in the header or body */
+
 struct mime_part {
 	/* [header_start, body_start) is the header including the blank line that
 	 * ends it; [body_start, body_end) the body. For a multipart's child, the
-	 * range excludes the boundary lines and the CRLF before a boundary. */
+	 * range excludes the boundary lines and the CRLF before a boundary; that
+	 * CRLF is never in the part it ends, even when it is the blank line of a
+	 * header that a boundary cuts short (the header then has no blank line). */
 	uint64_t header_start, body_start, body_end;
+	/* The same lengths with every bare LF counted as CRLF: the octets IMAP
+	 * sends (RFC822.SIZE, BODYSTRUCTURE sizes); equal to the ranges' lengths
+	 * in a file with CRLF line ends. */
+	uint64_t header_vsize, body_vsize;
 	uint64_t body_lines; /* lines in the body (text and message/rfc822 parts report it) */
 	char *header;        /* the header bytes (up to MIME_MAX_HEADER) */
 	size_t header_len;
+	unsigned flags; /* MIME_PART_* */
 
 	/* Content-Type, defaults per RFC 2045 5.2 (text/plain; charset=us-ascii, or
-	 * message/rfc822 inside multipart/digest), type and subtype as written. */
+	 * message/rfc822 inside multipart/digest), type and subtype as written
+	 * ("" where the field is too broken to tell). params are as written, in
+	 * order, before RFC 2231 continuations are joined, and none for a default
+	 * type (BODYSTRUCTURE adds the default charset). Content-* fields count
+	 * only in a MIME part (MIME-Version or Content-Type, or inside a
+	 * multipart); the first of each wins, as in Dovecot. */
 	char *type, *subtype;
 	struct mime_param *params;
 	size_t nparams;
-	char *id, *description, *encoding, *md5; /* NULL when absent */
-	char *disposition;                       /* NULL when absent */
+	/* Unfolded values (CR and LF removed), NULL when absent; encoding is the
+	 * Content-Transfer-Encoding token, NULL also when it is not one token. */
+	char *id, *description, *encoding, *md5;
+	char *disposition; /* NULL when absent */
 	struct mime_param *disp_params;
 	size_t ndisp_params;
-	char *language; /* Content-Language as written, NULL when absent */
+	char *language; /* Content-Language's tags as "en, de", NULL when absent */
 	char *location;
 
 	/* multipart: its parts; message/rfc822: one child, the encapsulated
@@ -66,8 +87,7 @@ void mime_free(struct mime_part *root);
  * numbering goes through multiparts; a message/rfc822 part's number names the
  * message's own body parts; part 1 of a non-multipart is the body itself.
  * NULL if there is no such part. */
-const struct mime_part *mime_part_at(const struct mime_part *root, const uint32_t *path,
-                                     size_t n);
+const struct mime_part *mime_part_at(const struct mime_part *root, const uint32_t *path, size_t n);
 
 /* IMAP strings, NUL-terminated, malloc'd. envelope: of the message whose
  * header is part->header (the root, or a message/rfc822 child). */
