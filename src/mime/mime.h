@@ -41,14 +41,18 @@ struct mime_part {
 	 * ends it; [body_start, body_end) the body. For a multipart's child, the
 	 * range excludes the boundary lines and the CRLF before a boundary; that
 	 * CRLF is never in the part it ends, even when it is the blank line of a
-	 * header that a boundary cuts short (the header then has no blank line). */
+	 * header that a boundary cuts short (the header then has no blank line;
+	 * parts around it inside the multipart, such as the message/rfc822 part
+	 * holding that header, keep the CRLF in their body, as Dovecot does). */
 	uint64_t header_start, body_start, body_end;
 	/* The same lengths with every bare LF counted as CRLF: the octets IMAP
 	 * sends (RFC822.SIZE, BODYSTRUCTURE sizes); equal to the ranges' lengths
 	 * in a file with CRLF line ends. */
 	uint64_t header_vsize, body_vsize;
 	uint64_t body_lines; /* lines in the body (text and message/rfc822 parts report it) */
-	char *header;        /* the header bytes (up to MIME_MAX_HEADER) */
+	/* The header bytes, up to MIME_MAX_HEADER (4 KiB per part once one
+	 * message has 64 MiB of headers kept, so memory stays bounded). */
+	char *header;
 	size_t header_len;
 	unsigned flags; /* MIME_PART_* */
 
@@ -86,7 +90,9 @@ void mime_free(struct mime_part *root);
 /* The part a section number names ("2.1.3" as {2,1,3}), per RFC 9051 6.4.5:
  * numbering goes through multiparts; a message/rfc822 part's number names the
  * message's own body parts; part 1 of a non-multipart is the body itself.
- * NULL if there is no such part. */
+ * n == 0 names the whole message (root). NULL if there is no such part,
+ * which includes any part of a multipart that has none (Dovecot answers
+ * BODY[n] for those with an empty string). */
 const struct mime_part *mime_part_at(const struct mime_part *root, const uint32_t *path, size_t n);
 
 /* IMAP strings, NUL-terminated, malloc'd. envelope: of the message whose
