@@ -9,8 +9,6 @@
 #include "imap/response.h"
 #include "util/mutf7.h"
 
-static const char *system_flags = "\\Answered \\Flagged \\Deleted \\Seen \\Draft";
-
 static void select_mailbox(struct session *s, struct imap_command *c, bool readonly)
 {
 	if (c->nargs != 1 || !arg_is_astring(&c->args[0])) {
@@ -37,21 +35,15 @@ static void select_mailbox(struct session *s, struct imap_command *c, bool reado
 		if (!first_unseen && !(v->msgs[i].flags & FLAG_SEEN))
 			first_unseen = (uint32_t)i + 1;
 	}
-	const char *kw = v->keywords && v->keywords[0] ? v->keywords : NULL;
-	sess_untagged(s, "FLAGS (%s%s%s)", system_flags, kw ? " " : "", kw ? kw : "");
-	if (readonly)
-		sess_untagged(s, "OK [PERMANENTFLAGS ()] No permanent flags in read-only mode");
-	else
-		sess_untagged(s, "OK [PERMANENTFLAGS (%s%s%s \\*)] Flags permitted", system_flags,
-		              kw ? " " : "", kw ? kw : "");
+	s->view = v;
+	s->state = STATE_SELECTED;
+	sess_flags_list(s);
 	sess_untagged(s, "%zu EXISTS", v->n);
 	sess_untagged(s, "%u RECENT", recent);
 	if (first_unseen)
 		sess_untagged(s, "OK [UNSEEN %u] First unseen", first_unseen);
 	sess_untagged(s, "OK [UIDVALIDITY %u] UIDs valid", v->uidvalidity);
 	sess_untagged(s, "OK [UIDNEXT %u] Predicted next UID", v->uidnext);
-	s->view = v;
-	s->state = STATE_SELECTED;
 	sess_tagged(s, "OK", "[%s] %s completed", readonly ? "READ-ONLY" : "READ-WRITE", c->name);
 }
 

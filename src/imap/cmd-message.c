@@ -7,8 +7,6 @@
 #include "mime/header.h"
 #include "util/date.h"
 
-#define MAX_KEYWORDS 64
-
 struct append_args {
 	const struct imap_arg *flags, *date, *data;
 	bool utf8_form;
@@ -38,51 +36,6 @@ static bool append_parse(struct session *s, struct imap_command *c, struct appen
 	return a->data->literal8 == a->utf8_form;
 }
 
-static const struct {
-	const char *name;
-	uint32_t bit;
-} flag_names[] = {{"\\Seen", FLAG_SEEN},
-                  {"\\Answered", FLAG_ANSWERED},
-                  {"\\Flagged", FLAG_FLAGGED},
-                  {"\\Deleted", FLAG_DELETED},
-                  {"\\Draft", FLAG_DRAFT}};
-
-static bool keyword_valid(const char *k)
-{
-	if (!*k || strlen(k) > 128)
-		return false;
-	for (; *k; k++) {
-		unsigned char c = (unsigned char)*k;
-		if (c <= 0x20 || c >= 0x7f || strchr("(){%*\"\\]", c))
-			return false;
-	}
-	return true;
-}
-
-/* Splits a flag list into system flag bits and keywords; false if any is invalid. */
-static bool parse_flags(const struct imap_arg *list, uint32_t *flags, const char **kw, size_t *nkw)
-{
-	*flags = 0;
-	*nkw = 0;
-	for (size_t i = 0; list && i < list->nlist; i++) {
-		const struct imap_arg *f = &list->list[i];
-		if (f->type != ARG_ATOM)
-			return false;
-		bool sys = false;
-		for (size_t k = 0; k < sizeof flag_names / sizeof *flag_names; k++)
-			if (str_ieq(f->str, flag_names[k].name)) {
-				*flags |= flag_names[k].bit;
-				sys = true;
-			}
-		if (sys)
-			continue;
-		if (f->str[0] == '\\' || !keyword_valid(f->str) || *nkw == MAX_KEYWORDS)
-			return false; /* \Recent and unknown system flags cannot be set */
-		kw[(*nkw)++] = f->str;
-	}
-	return true;
-}
-
 void cmd_append(struct session *s, struct imap_command *c)
 {
 	struct append_args a;
@@ -93,7 +46,8 @@ void cmd_append(struct session *s, struct imap_command *c)
 		            "APPEND takes a mailbox, optional flags and date, and a literal");
 		return;
 	}
-	if (!parse_flags(a.flags, &req.flags, kw, &req.nkeywords)) {
+	if (a.flags &&
+	    !parse_flags(a.flags->list, a.flags->nlist, &req.flags, kw, &req.nkeywords)) {
 		sess_tagged(s, "BAD", "Invalid flag in APPEND");
 		return;
 	}
@@ -174,4 +128,114 @@ void cmd_unselect(struct session *s, struct imap_command *c)
 	}
 	sess_unselect(s);
 	sess_tagged(s, "OK", "UNSELECT completed");
+}
+
+static void report_expunged(struct session *s, const uint32_t *seqs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		sess_untagged(s, "%u EXPUNGE", seqs[i]);
+}
+
+void cmd_expunge(struct session *s, struct imap_command *c)
+{
+	size_t *idx = NULL, n = 0;
+	uint32_t *uids = NULL;
+	if (c->nargs != (s->uid_cmd ? 1u : 0u)) {
+		sess_tagged(s, "BAD",
+		            s->uid_cmd ? "UID EXPUNGE takes a UID set"
+		                       : "EXPUNGE takes no arguments");
+		return;
+	}
+	if (s->view->readonly) {
+		sess_tagged(s, "NO", "[READ-ONLY] The mailbox is read-only");
+		return;
+	}
+	if (s->uid_cmd) { /* RFC 4315 2.1: only those of the UIDs that are \Deleted */
+		if (!sess_msgset(s, &c->args[0], true, &idx, &n))
+			return;
+		uids = xmalloc((n ? n : 1) * sizeof *uids);
+		for (size_t i = 0; i < n; i++)
+			uids[i] = s->view->msgs[idx[i]].uid;
+	}
+	uint32_t *gone;
+	size_t ngone;
+	enum store_rc rc = view_expunge(s->view, uids, s->uid_cmd ? n : 0, &gone, &ngone);
+	if (rc == STORE_OK)
+		report_expunged(s, gone, ngone);
+	free(gone);
+	free(uids);
+	free(idx);
+	sess_store_error(s, rc, "EXPUNGE");
+}
+
+/* A UID list as a compact uid-set ("4:6,9"), for COPYUID (RFC 4315 3). */
+static void uid_set(struct sbuf *b, const uint32_t *u, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+		while (j + 1 < n && u[j + 1] == u[j] + 1)
+			j++;
+		sbuf_printf(b, i ? ",%u" : "%u", u[i]);
+		if (j > i)
+			sbuf_printf(b, ":%u", u[j]);
+		i = j + 1;
+	}
+}
+
+static void copy_or_move(struct session *s, struct imap_command *c, bool move)
+{
+	if (c->nargs != 2) {
+		sess_tagged(s, "BAD", "%s takes a message set and a mailbox", c->name);
+		return;
+	}
+	size_t *idx, n;
+	if (!sess_msgset(s, &c->args[0], s->uid_cmd, &idx, &n))
+		return;
+	char *dest = sess_mailbox_arg(s, &c->args[1]);
+	if (!dest) {
+		free(idx);
+		return;
+	}
+	if (move && s->view->readonly) {
+		sess_tagged(s, "NO", "[READ-ONLY] The mailbox is read-only");
+	} else if (n == 0) {
+		sess_tagged(s, "OK", "%s completed; no messages", c->name);
+	} else {
+		uint32_t uidvalidity, *dst = xmalloc(n * sizeof *dst),
+		                      *src = xmalloc(n * sizeof *src);
+		for (size_t i = 0; i < n; i++)
+			src[i] = s->view->msgs[idx[i]].uid;
+		enum store_rc rc = view_copy(s->view, idx, n, dest, move, &uidvalidity, dst);
+		struct sbuf code = {0};
+		sbuf_printf(&code, "COPYUID %u ", uidvalidity);
+		uid_set(&code, src, n);
+		sbuf_addc(&code, ' ');
+		uid_set(&code, dst, n);
+		if (rc == STORE_NONEXISTENT)
+			sess_tagged(s, "NO", "[TRYCREATE] No such mailbox");
+		else if (rc != STORE_OK)
+			sess_store_error(s, rc, c->name);
+		else if (!move)
+			sess_tagged(s, "OK", "[%s] COPY completed", code.s);
+		else {
+			/* RFC 6851 4.3: COPYUID comes first, then the EXPUNGEs */
+			sess_untagged(s, "OK [%s] Moved", code.s);
+			sess_tagged(s, "OK", "MOVE completed");
+		}
+		sbuf_free(&code);
+		free(dst);
+		free(src);
+	}
+	free(dest);
+	free(idx);
+}
+
+void cmd_copy(struct session *s, struct imap_command *c)
+{
+	copy_or_move(s, c, false);
+}
+
+void cmd_move(struct session *s, struct imap_command *c)
+{
+	copy_or_move(s, c, true);
 }

@@ -28,6 +28,9 @@ struct session {
 	unsigned pause_ms;        /* answer deferred (failed login) */
 	struct sbuf deferred;
 	bool closing;
+	struct fetch_job *job; /* a FETCH still producing output */
+	bool uid_cmd;          /* the command came as UID ... */
+	bool expunge_ok;       /* EXPUNGE responses may go with this command's answer */
 };
 
 typedef void cmd_handler(struct session *s, struct imap_command *c);
@@ -36,6 +39,8 @@ struct command_def {
 	const char *name;
 	unsigned states; /* enum session_state bits */
 	cmd_handler *run;
+	bool has_uid_form; /* also valid as "UID name" */
+	bool no_expunge;   /* the non-UID form holds EXPUNGE responses back */
 };
 
 const struct command_def *command_find(const char *name);
@@ -58,6 +63,23 @@ bool arg_is_word(const struct imap_arg *a, const char *word); /* atom, any case 
 /* Decodes a mailbox argument into a checked UTF-8 name; on failure answers
  * NO or BAD itself and returns NULL. */
 char *sess_mailbox_arg(struct session *s, const struct imap_arg *a);
+/* Resolves a sequence set of message numbers (uid=false) or UIDs into view
+ * positions, ascending and without repeats (RFC 9051 6.4.8 for UIDs). On a
+ * bad set (syntax, or a message number past EXISTS) it answers BAD itself
+ * and returns false. */
+bool sess_msgset(struct session *s, const struct imap_arg *a, bool uid, size_t **idx, size_t *n);
+/* The FLAGS list of the message at view position i, "(...)", into b. */
+void sess_flags(struct session *s, struct sbuf *b, size_t i);
+/* The untagged FLAGS and PERMANENTFLAGS of the selected mailbox. */
+void sess_flags_list(struct session *s);
+
+#define MAX_KEYWORDS 64
+/* Splits flags (the items of a flag list) into system flag bits and
+ * keywords (pointing into args; up to MAX_KEYWORDS); false if any is
+ * invalid, \Recent included: it cannot be set (RFC 9051 2.3.2). */
+bool parse_flags(const struct imap_arg *args, size_t n, uint32_t *flags, const char **kw,
+                 size_t *nkw);
+
 /* Answers NO with the response code a store error calls for. */
 void sess_store_error(struct session *s, enum store_rc rc, const char *what);
 
@@ -66,7 +88,12 @@ cmd_handler cmd_capability, cmd_noop, cmd_logout, cmd_login, cmd_authenticate, c
     cmd_namespace;
 cmd_handler cmd_select, cmd_examine, cmd_create, cmd_delete, cmd_rename, cmd_subscribe,
     cmd_unsubscribe, cmd_list, cmd_lsub, cmd_status;
-cmd_handler cmd_append, cmd_check, cmd_close, cmd_unselect;
+cmd_handler cmd_append, cmd_check, cmd_close, cmd_unselect, cmd_expunge, cmd_copy, cmd_move;
+cmd_handler cmd_fetch, cmd_store;
+
+/* A FETCH in progress goes on (after its output drained); false when done. */
+bool fetch_resume(struct session *s);
+void fetch_job_free(struct fetch_job *job);
 
 /* AUTHENTICATE's continuation line arrived. */
 void auth_sasl_response(struct session *s, const char *line);

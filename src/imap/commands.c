@@ -1,5 +1,7 @@
-/* The command table: each command, the states it is allowed in, and its
- * handler (RFC 9051 section 6, where each command names its states). */
+/* The command table: each command, the states it is allowed in, its
+ * handler (RFC 9051 section 6, where each command names its states),
+ * whether it has a UID form, and whether its non-UID form must not be
+ * answered with EXPUNGE responses (RFC 9051 7.5.1: FETCH, STORE, SEARCH). */
 #include <string.h>
 
 #include "imap/cmd.h"
@@ -8,28 +10,33 @@
 #define AUTHED (STATE_AUTH | STATE_SELECTED)
 
 static const struct command_def commands[] = {
-    {"CAPABILITY", ANY, cmd_capability},
-    {"NOOP", ANY, cmd_noop},
-    {"LOGOUT", ANY, cmd_logout},
-    {"ID", ANY, cmd_id},
-    {"LOGIN", STATE_NOT_AUTH, cmd_login},
-    {"AUTHENTICATE", STATE_NOT_AUTH, cmd_authenticate},
-    {"ENABLE", STATE_AUTH, cmd_enable}, /* RFC 5161 3.1 */
-    {"NAMESPACE", AUTHED, cmd_namespace},
-    {"SELECT", AUTHED, cmd_select},
-    {"EXAMINE", AUTHED, cmd_examine},
-    {"CREATE", AUTHED, cmd_create},
-    {"DELETE", AUTHED, cmd_delete},
-    {"RENAME", AUTHED, cmd_rename},
-    {"SUBSCRIBE", AUTHED, cmd_subscribe},
-    {"UNSUBSCRIBE", AUTHED, cmd_unsubscribe},
-    {"LIST", AUTHED, cmd_list},
-    {"LSUB", AUTHED, cmd_lsub},
-    {"STATUS", AUTHED, cmd_status},
-    {"APPEND", AUTHED, cmd_append},
-    {"CHECK", STATE_SELECTED, cmd_check},
-    {"CLOSE", STATE_SELECTED, cmd_close},
-    {"UNSELECT", STATE_SELECTED, cmd_unselect},
+    {"CAPABILITY", ANY, cmd_capability, false, false},
+    {"NOOP", ANY, cmd_noop, false, false},
+    {"LOGOUT", ANY, cmd_logout, false, false},
+    {"ID", ANY, cmd_id, false, false},
+    {"LOGIN", STATE_NOT_AUTH, cmd_login, false, false},
+    {"AUTHENTICATE", STATE_NOT_AUTH, cmd_authenticate, false, false},
+    {"ENABLE", STATE_AUTH, cmd_enable, false, false}, /* RFC 5161 3.1 */
+    {"NAMESPACE", AUTHED, cmd_namespace, false, false},
+    {"SELECT", AUTHED, cmd_select, false, false},
+    {"EXAMINE", AUTHED, cmd_examine, false, false},
+    {"CREATE", AUTHED, cmd_create, false, false},
+    {"DELETE", AUTHED, cmd_delete, false, false},
+    {"RENAME", AUTHED, cmd_rename, false, false},
+    {"SUBSCRIBE", AUTHED, cmd_subscribe, false, false},
+    {"UNSUBSCRIBE", AUTHED, cmd_unsubscribe, false, false},
+    {"LIST", AUTHED, cmd_list, false, false},
+    {"LSUB", AUTHED, cmd_lsub, false, false},
+    {"STATUS", AUTHED, cmd_status, false, false},
+    {"APPEND", AUTHED, cmd_append, false, false},
+    {"CHECK", STATE_SELECTED, cmd_check, false, false},
+    {"CLOSE", STATE_SELECTED, cmd_close, false, false},
+    {"UNSELECT", STATE_SELECTED, cmd_unselect, false, false},
+    {"EXPUNGE", STATE_SELECTED, cmd_expunge, true, false}, /* UID EXPUNGE: RFC 4315 */
+    {"FETCH", STATE_SELECTED, cmd_fetch, true, true},
+    {"STORE", STATE_SELECTED, cmd_store, true, true},
+    {"COPY", STATE_SELECTED, cmd_copy, true, false},
+    {"MOVE", STATE_SELECTED, cmd_move, true, false}, /* RFC 6851 */
 };
 
 const struct command_def *command_find(const char *name)

@@ -8,8 +8,11 @@
 
 #include "imap/cmd.h"
 #include "imap/response.h"
+#include "imap/seqset.h"
 #include "util/log.h"
 #include "util/mutf7.h"
+
+#define MAX_SEQ_RANGES 100000
 
 static enum literal_sink literal_sink(void *ctx, const char *name, uint64_t size, int *fd,
                                       char **path)
@@ -44,6 +47,7 @@ void session_free(struct session *s)
 		return;
 	/* The parser may hold a literal file in the store's tmp/: free it first. */
 	parser_free(s->parser);
+	fetch_job_free(s->job);
 	view_close(s->view);
 	store_close(s->store);
 	free(s->user);
@@ -95,15 +99,27 @@ void sess_sync(struct session *s)
 {
 	struct view_changes ch;
 	size_t before = s->view->n;
-	if (view_sync(s->view, true, &ch) != STORE_OK) {
+	if (view_sync(s->view, s->expunge_ok, &ch) != STORE_OK) {
 		log_warn("session %s: cannot sync %s", s->user, s->view->name);
 		return;
 	}
 	for (size_t i = 0; i < ch.nexpunged; i++)
 		sess_untagged(s, "%u EXPUNGE", ch.expunged[i]);
+	if (ch.keywords_changed)
+		sess_flags_list(s);
 	if (ch.exists_changed || s->view->n != before - ch.nexpunged) {
 		sess_untagged(s, "%zu EXISTS", s->view->n);
 		sess_untagged(s, "%u RECENT", ch.recent);
+	}
+	for (size_t i = 0; i < ch.nflags_changed; i++) {
+		struct sbuf b = {0};
+		sbuf_printf(&b, "* %u FETCH (FLAGS ", ch.flags_changed[i]);
+		sess_flags(s, &b, ch.flags_changed[i] - 1);
+		if (s->uid_cmd)
+			sbuf_printf(&b, " UID %u", s->view->msgs[ch.flags_changed[i] - 1].uid);
+		sbuf_adds(&b, ")\r\n");
+		sess_write(s, &b);
+		sbuf_free(&b);
 	}
 	view_changes_free(&ch);
 }
@@ -132,17 +148,41 @@ static const char *state_names(unsigned states)
 	return "another state";
 }
 
+/* "UID FETCH ..." runs FETCH with the UID flag set, its arguments shifted. */
+static const struct command_def *uid_form(struct session *s, struct imap_command *c)
+{
+	if (c->nargs == 0 || c->args[0].type != ARG_ATOM)
+		return NULL;
+	char *sub = c->args[0].str;
+	str_upper(sub);
+	const struct command_def *def = command_find(sub);
+	if (!def || !def->has_uid_form)
+		return NULL;
+	free(c->name);
+	c->name = sub;
+	c->args[0].str = NULL;
+	memmove(c->args, c->args + 1, (c->nargs - 1) * sizeof *c->args);
+	c->nargs--;
+	s->uid_cmd = true;
+	return def;
+}
+
 static void dispatch(struct session *s, struct imap_command *c)
 {
 	s->cur = c;
-	const struct command_def *def = command_find(c->name);
+	s->uid_cmd = false;
+	s->expunge_ok = true;
+	const struct command_def *def =
+	    strcmp(c->name, "UID") == 0 ? uid_form(s, c) : command_find(c->name);
 	if (!def)
 		sess_tagged(s, "BAD", "Unknown command %.40s", c->name);
 	else if (!(def->states & s->state))
 		sess_tagged(s, "BAD", "%s is only valid in %s", def->name,
 		            state_names(def->states));
-	else
+	else {
+		s->expunge_ok = !def->no_expunge || s->uid_cmd;
 		def->run(s, c);
+	}
 	s->cur = NULL;
 }
 
@@ -163,7 +203,10 @@ static void parse_error(struct session *s)
 enum session_status session_feed(struct session *s, struct evbuffer *in)
 {
 	size_t len;
-	while (!s->closing && !s->pause_ms && (len = evbuffer_get_contiguous_space(in)) > 0) {
+	if (s->job && fetch_resume(s))
+		return status_now(s); /* still producing: no new command until it ends */
+	while (!s->closing && !s->pause_ms && !s->job &&
+	       (len = evbuffer_get_contiguous_space(in)) > 0) {
 		const char *data = (const char *)evbuffer_pullup(in, (ssize_t)len);
 		struct imap_command *cmd = NULL;
 		const char *line = NULL;
@@ -267,6 +310,132 @@ char *sess_mailbox_arg(struct session *s, const struct imap_arg *a)
 	if (!name)
 		sess_tagged(s, "NO", "[CANNOT] Invalid mailbox name");
 	return name;
+}
+
+static const struct {
+	uint32_t bit;
+	const char *name;
+} system_flags[] = {{FLAG_ANSWERED, "\\Answered"},
+                    {FLAG_FLAGGED, "\\Flagged"},
+                    {FLAG_DELETED, "\\Deleted"},
+                    {FLAG_SEEN, "\\Seen"},
+                    {FLAG_DRAFT, "\\Draft"}};
+
+void sess_flags(struct session *s, struct sbuf *b, size_t i)
+{
+	const struct view_msg *m = &s->view->msgs[i];
+	size_t mark = b->len;
+	sbuf_addc(b, '(');
+	for (size_t k = 0; k < sizeof system_flags / sizeof *system_flags; k++)
+		if (m->flags & system_flags[k].bit)
+			sbuf_printf(b, "%s%s", b->len > mark + 1 ? " " : "", system_flags[k].name);
+	if (m->keywords[0])
+		sbuf_printf(b, "%s%s", b->len > mark + 1 ? " " : "", m->keywords);
+	if (m->recent)
+		sbuf_printf(b, "%s\\Recent", b->len > mark + 1 ? " " : "");
+	sbuf_addc(b, ')');
+}
+
+void sess_flags_list(struct session *s)
+{
+	const char *kw = s->view->keywords && s->view->keywords[0] ? s->view->keywords : NULL;
+	const char *all = "\\Answered \\Flagged \\Deleted \\Seen \\Draft";
+	sess_untagged(s, "FLAGS (%s%s%s)", all, kw ? " " : "", kw ? kw : "");
+	if (s->view->readonly)
+		sess_untagged(s, "OK [PERMANENTFLAGS ()] No permanent flags in read-only mode");
+	else
+		sess_untagged(s, "OK [PERMANENTFLAGS (%s%s%s \\*)] Flags permitted", all,
+		              kw ? " " : "", kw ? kw : "");
+}
+
+/* Positions of the UIDs in set: the view is in UID order, so one pass. */
+static size_t *uids_to_idx(const struct view *v, const struct seqset *set, size_t *n)
+{
+	size_t *idx = xmalloc((v->n ? v->n : 1) * sizeof *idx);
+	*n = 0;
+	for (size_t i = 0; i < v->n; i++)
+		if (seqset_contains(set, v->msgs[i].uid))
+			idx[(*n)++] = i;
+	return idx;
+}
+
+bool sess_msgset(struct session *s, const struct imap_arg *a, bool uid, size_t **idx, size_t *n)
+{
+	struct seqset set;
+	const struct view *v = s->view;
+	if (a->type != ARG_ATOM || seqset_parse(a->str, a->len, MAX_SEQ_RANGES, &set) < 0) {
+		sess_tagged(s, "BAD", "Invalid sequence set");
+		return false;
+	}
+	if (uid) {
+		/* RFC 9051 6.4.8: "*" is the largest UID in use; UIDs that
+		 * name no message are simply not there. */
+		seqset_resolve(&set, v->n ? v->msgs[v->n - 1].uid : 0);
+		*idx = uids_to_idx(v, &set, n);
+		seqset_free(&set);
+		return true;
+	}
+	seqset_resolve(&set, (uint32_t)v->n);
+	if (v->n == 0 || seqset_max(&set) > v->n) {
+		seqset_free(&set);
+		sess_tagged(s, "BAD", "Message sequence number out of range (%zu messages)", v->n);
+		return false;
+	}
+	size_t total = 0;
+	for (size_t i = 0; i < set.n; i++)
+		total += set.r[i].hi - set.r[i].lo + 1;
+	*idx = xmalloc(total * sizeof **idx);
+	*n = 0;
+	for (size_t i = 0; i < set.n; i++)
+		for (uint32_t q = set.r[i].lo; q <= set.r[i].hi; q++)
+			(*idx)[(*n)++] = q - 1;
+	seqset_free(&set);
+	return true;
+}
+
+static const struct {
+	const char *name;
+	uint32_t bit;
+} flag_names[] = {{"\\Seen", FLAG_SEEN},
+                  {"\\Answered", FLAG_ANSWERED},
+                  {"\\Flagged", FLAG_FLAGGED},
+                  {"\\Deleted", FLAG_DELETED},
+                  {"\\Draft", FLAG_DRAFT}};
+
+static bool keyword_valid(const char *k)
+{
+	if (!*k || strlen(k) > 128)
+		return false;
+	for (; *k; k++) {
+		unsigned char c = (unsigned char)*k;
+		if (c <= 0x20 || c >= 0x7f || strchr("(){%*\"\\]", c))
+			return false;
+	}
+	return true;
+}
+
+bool parse_flags(const struct imap_arg *args, size_t n, uint32_t *flags, const char **kw,
+                 size_t *nkw)
+{
+	*flags = 0;
+	*nkw = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct imap_arg *f = &args[i];
+		if (f->type != ARG_ATOM)
+			return false;
+		bool sys = false;
+		for (size_t k = 0; k < sizeof flag_names / sizeof *flag_names; k++)
+			if (str_ieq(f->str, flag_names[k].name)) {
+				*flags |= flag_names[k].bit;
+				sys = true;
+			}
+		if (sys)
+			continue;
+		if (f->str[0] == '\\' || !keyword_valid(f->str) || *nkw == MAX_KEYWORDS)
+			return false; /* \Recent and unknown system flags cannot be set */
+		kw[(*nkw)++] = f->str;
+	}
+	return true;
 }
 
 void sess_store_error(struct session *s, enum store_rc rc, const char *what)

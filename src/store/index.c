@@ -127,7 +127,8 @@ static sqlite3_stmt *prepare(struct index *ix, const char *sql)
 		if (ix->cache[i].sql == sql)
 			return ix->cache[i].st;
 	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v3(ix->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v3(ix->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) !=
+	    SQLITE_OK) {
 		log_error("index: prepare %s: %s", sql, sqlite3_errmsg(ix->db));
 		return NULL;
 	}
@@ -411,7 +412,8 @@ int index_message_expunge(struct index *ix, int64_t mailbox_id, uint32_t uid)
 {
 	/* The file's base name goes into the log, so a file that outlives its
 	 * expunge (a crash before the unlink) is removed, never re-adopted. */
-	sqlite3_stmt *st = prepare(ix, "SELECT filename FROM message WHERE mailbox_id = ? AND uid = ?");
+	sqlite3_stmt *st =
+	    prepare(ix, "SELECT filename FROM message WHERE mailbox_id = ? AND uid = ?");
 	if (!st)
 		return -1;
 	sqlite3_bind_int64(st, 1, mailbox_id);
@@ -548,9 +550,10 @@ bool index_expunged_file(struct index *ix, int64_t mailbox_id, const char *base)
 
 int index_message_get(struct index *ix, int64_t mailbox_id, uint32_t uid, struct ix_message *out)
 {
-	sqlite3_stmt *st = prepare(ix, "SELECT flags, filename, keywords, size, modseq, internaldate,"
-	                               " envelope, body, bodystructure FROM message"
-	                               " WHERE mailbox_id = ? AND uid = ?");
+	sqlite3_stmt *st =
+	    prepare(ix, "SELECT flags, filename, keywords, size, modseq, internaldate,"
+	                " envelope, body, bodystructure FROM message"
+	                " WHERE mailbox_id = ? AND uid = ?");
 	if (!st)
 		return -1;
 	sqlite3_bind_int64(st, 1, mailbox_id);
@@ -588,8 +591,9 @@ void index_message_clear(struct ix_message *m)
 int index_message_set_cache(struct index *ix, int64_t mailbox_id, uint32_t uid,
                             const char *envelope, const char *body, const char *bodystructure)
 {
-	sqlite3_stmt *st = prepare(ix, "UPDATE message SET envelope = ?, body = ?, bodystructure = ?"
-	                               " WHERE mailbox_id = ? AND uid = ?");
+	sqlite3_stmt *st =
+	    prepare(ix, "UPDATE message SET envelope = ?, body = ?, bodystructure = ?"
+	                " WHERE mailbox_id = ? AND uid = ?");
 	if (!st)
 		return -1;
 	sqlite3_bind_text(st, 1, envelope, -1, SQLITE_STATIC);

@@ -248,8 +248,9 @@ static int place(const char *dir_from, const char *name, const char *dir_to, uin
 		return -1;
 	char *src = xasprintf("%s/cur/%s", dir_from, name);
 	struct stat st;
-	int rc = stat(src, &st) < 0 ? -1
-	                            : install(src, dir_to, flags, (uint64_t)st.st_size, new_name, keep);
+	int rc = stat(src, &st) < 0
+	             ? -1
+	             : install(src, dir_to, flags, (uint64_t)st.st_size, new_name, keep);
 	free(src);
 	return rc;
 }

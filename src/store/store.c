@@ -126,7 +126,8 @@ char *store_name_check(const struct store *s, const char *name)
 		     ((unsigned char)name[i + 2] == 0xa8 || (unsigned char)name[i + 2] == 0xa9)))
 			return NULL;
 		if (c == '/') {
-			if (i == 0 || i == len - 1 || name[i - 1] == '/' || ++depth > s->lim.max_depth)
+			if (i == 0 || i == len - 1 || name[i - 1] == '/' ||
+			    ++depth > s->lim.max_depth)
 				return NULL;
 		}
 	}
@@ -670,7 +671,8 @@ enum store_rc store_append(struct store *s, const char *mailbox, const struct st
 		rc = STORE_ERROR;
 	}
 	if (rc == STORE_OK &&
-	    (index_message_add(s->ix, mb.id, name, req->flags, kw, req->internaldate, size, uid) < 0 ||
+	    (index_message_add(s->ix, mb.id, name, req->flags, kw, req->internaldate, size, uid) <
+	         0 ||
 	     index_mailbox_add_keywords(s->ix, mb.id, req->keywords, req->nkeywords) < 0 ||
 	     index_commit(s->ix) < 0)) {
 		maildir_unlink(dir, name);

@@ -106,6 +106,7 @@ struct view {
 	struct view_msg *msgs;
 	size_t n, cap;
 	uint32_t recent_from; /* UIDs >= this are \Recent to this session */
+	bool cache_txn;       /* cache writes are batched in an open transaction */
 };
 
 enum store_rc view_open(struct store *s, const char *name, bool readonly, struct view **out);
@@ -129,8 +130,8 @@ void view_changes_free(struct view_changes *ch);
 /* Removes \Deleted messages (of those whose UIDs are in uids, sorted, when
  * uids is not NULL: UID EXPUNGE). Files go only after the index commit.
  * expunged gets their sequence numbers in report order. */
-enum store_rc view_expunge(struct view *v, const uint32_t *uids, size_t nuids,
-                           uint32_t **expunged, size_t *n);
+enum store_rc view_expunge(struct view *v, const uint32_t *uids, size_t nuids, uint32_t **expunged,
+                           size_t *n);
 
 /* What FETCH needs of a message beyond the view. */
 struct store_message {
@@ -142,9 +143,12 @@ enum store_rc view_message(struct view *v, size_t idx, struct store_message *out
 void store_message_clear(struct store_message *m);
 /* Opens the message file for reading; the caller closes fd. */
 enum store_rc view_message_open(struct view *v, size_t idx, int *fd, uint64_t *size);
-/* Caches the message's ENVELOPE, BODY and BODYSTRUCTURE strings. */
-enum store_rc view_message_cache(struct view *v, size_t idx, const char *envelope,
-                                 const char *body, const char *bodystructure);
+/* Caches the message's ENVELOPE, BODY and BODYSTRUCTURE strings. Writes
+ * are batched in one transaction until view_cache_flush, so a cold FETCH
+ * of many messages costs one commit per batch, not one per message. */
+enum store_rc view_message_cache(struct view *v, size_t idx, const char *envelope, const char *body,
+                                 const char *bodystructure);
+void view_cache_flush(struct view *v);
 
 enum flag_op { FLAG_OP_SET, FLAG_OP_ADD, FLAG_OP_REMOVE };
 /* STORE: changes the flags of the messages at view positions idx[]; changed[i]

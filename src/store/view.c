@@ -90,6 +90,7 @@ void view_close(struct view *v)
 {
 	if (!v)
 		return;
+	view_cache_flush(v);
 	view_msgs_clear(v);
 	free(v->msgs);
 	free(v->keywords);
@@ -175,7 +176,8 @@ enum store_rc view_sync(struct view *v, bool allow_expunge, struct view_changes 
 		ch->exists_changed = true;
 	}
 	index_messages_free(m, n);
-	ch->keywords_changed = strcmp(mb.keywords ? mb.keywords : "", v->keywords ? v->keywords : "");
+	ch->keywords_changed =
+	    strcmp(mb.keywords ? mb.keywords : "", v->keywords ? v->keywords : "");
 	view_take_mailbox(v, &mb);
 	index_mailbox_clear(&mb);
 	for (size_t i = 0; ch->exists_changed && i < v->n; i++)
@@ -205,8 +207,8 @@ static bool uid_wanted(const uint32_t *uids, size_t n, uint32_t uid)
 	return false;
 }
 
-enum store_rc view_expunge(struct view *v, const uint32_t *uids, size_t nuids,
-                           uint32_t **expunged, size_t *n)
+enum store_rc view_expunge(struct view *v, const uint32_t *uids, size_t nuids, uint32_t **expunged,
+                           size_t *n)
 {
 	struct store *s = v->store;
 	struct ix_message *m = NULL;
@@ -276,19 +278,33 @@ enum store_rc view_message_open(struct view *v, size_t idx, int *fd, uint64_t *s
 		return rc > 0 ? STORE_NONEXISTENT : STORE_ERROR;
 	rc = maildir_open(v->dir, m.filename, fd, size);
 	if (rc < 0)
-		log_warn("store: %s: message %s of %s is missing", v->store->user, m.filename, v->name);
+		log_warn("store: %s: message %s of %s is missing", v->store->user, m.filename,
+		         v->name);
 	index_message_clear(&m);
 	return rc < 0 ? STORE_NONEXISTENT : STORE_OK;
 }
 
-enum store_rc view_message_cache(struct view *v, size_t idx, const char *envelope,
-                                 const char *body, const char *bodystructure)
+enum store_rc view_message_cache(struct view *v, size_t idx, const char *envelope, const char *body,
+                                 const char *bodystructure)
 {
-	/* A plain UPDATE: no transaction needed, and losing it costs a re-parse. */
+	if (!v->cache_txn) {
+		if (index_begin(v->store->ix) < 0)
+			return STORE_ERROR;
+		v->cache_txn = true;
+	}
 	return index_message_set_cache(v->store->ix, v->id, v->msgs[idx].uid, envelope, body,
 	                               bodystructure) < 0
 	           ? STORE_ERROR
 	           : STORE_OK;
+}
+
+void view_cache_flush(struct view *v)
+{
+	if (!v->cache_txn)
+		return;
+	v->cache_txn = false;
+	if (index_commit(v->store->ix) < 0)
+		index_rollback(v->store->ix); /* only a cache: it is computed again next time */
 }
 
 /* ---- STORE ---- */
@@ -327,9 +343,12 @@ static char *apply_keywords(const char *cur, enum flag_op op, const char *const 
 static uint32_t apply_flags(uint32_t cur, enum flag_op op, uint32_t flags)
 {
 	switch (op) {
-	case FLAG_OP_SET: return flags;
-	case FLAG_OP_ADD: return cur | flags;
-	case FLAG_OP_REMOVE: return cur & ~flags;
+	case FLAG_OP_SET:
+		return flags;
+	case FLAG_OP_ADD:
+		return cur | flags;
+	case FLAG_OP_REMOVE:
+		return cur & ~flags;
 	}
 	return cur;
 }
@@ -407,17 +426,19 @@ static int copy_one(struct view *v, int64_t dst_id, const char *dst_dir, uint32_
 	int rc = move ? maildir_move(v->dir, m.filename, dst_dir, m.flags, &p->to)
 	              : maildir_link(v->dir, m.filename, dst_dir, m.flags, &p->to);
 	if (rc == 0) {
-		rc = index_message_add(ix, dst_id, p->to, m.flags, m.keywords, m.internaldate, m.size,
-		                       dst_uid) < 0 ||
-		             (m.envelope && index_message_set_cache(ix, dst_id, *dst_uid, m.envelope,
-		                                                    m.body, m.bodystructure) < 0) ||
-		             (move && index_message_expunge(ix, v->id, uid) < 0)
-		         ? -1
-		         : 0;
+		rc =
+		    index_message_add(ix, dst_id, p->to, m.flags, m.keywords, m.internaldate,
+		                      m.size, dst_uid) < 0 ||
+		            (m.envelope && index_message_set_cache(ix, dst_id, *dst_uid, m.envelope,
+		                                                   m.body, m.bodystructure) < 0) ||
+		            (move && index_message_expunge(ix, v->id, uid) < 0)
+		        ? -1
+		        : 0;
 	}
 	if (rc == 0 && m.keywords[0]) {
 		char *copy = xstrdup(m.keywords), *save = NULL;
-		for (char *w = strtok_r(copy, " ", &save); w && rc == 0; w = strtok_r(NULL, " ", &save))
+		for (char *w = strtok_r(copy, " ", &save); w && rc == 0;
+		     w = strtok_r(NULL, " ", &save))
 			rc = index_mailbox_add_keywords(ix, dst_id, (const char *const *)&w, 1);
 		free(copy);
 	}
