@@ -324,15 +324,6 @@ static void adopt_new(const char *dir)
 
 static int path_stat(const char *p, uint64_t *vsize, time_t *mtime);
 
-int maildir_file_stat(const char *dir, const char *name, uint64_t *vsize, time_t *mtime)
-{
-	if (!dir)
-		return -1; /* a name maildir_dir could not map */
-	char *p = xasprintf("%s/cur/%s", dir, name);
-	int rc = path_stat(p, vsize, mtime);
-	free(p);
-	return rc;
-}
 
 /* Size with bare LFs counted as CRLF (that is, the size after maildir_crlf). */
 static int path_stat(const char *p, uint64_t *vsize, time_t *mtime)
@@ -440,12 +431,11 @@ static int copy_crlf(int in, int out)
 	return n < 0 ? -1 : 0;
 }
 
-int maildir_crlf(const char *dir, const char *path, uint64_t *size)
+int maildir_crlf(const char *dir, const char *path, uint64_t *size, time_t *mtime)
 {
 	uint64_t vsize;
-	time_t mtime;
 	struct stat st;
-	if (!dir || stat(path, &st) < 0 || path_stat(path, &vsize, &mtime) < 0)
+	if (!dir || stat(path, &st) < 0 || path_stat(path, &vsize, mtime) < 0)
 		return -1;
 	*size = vsize;
 	if (vsize == (uint64_t)st.st_size)

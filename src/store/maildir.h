@@ -51,18 +51,16 @@ struct maildir_file {
 };
 
 /* Moves files found in new/ into cur/, then lists cur/ (names and the flags
- * of their info suffix; sizes come from maildir_file_stat). */
+ * of their info suffix; sizes come from maildir_crlf). */
 int maildir_list(const char *dir, struct maildir_file **files, size_t *n);
 /* mtimes of new/ and cur/ in nanoseconds: unchanged means nothing to scan. */
 int maildir_dir_mtimes(const char *dir, int64_t mtimes[2]);
-/* Size of cur/name with bare LFs counted as CRLF, and its mtime. */
-int maildir_file_stat(const char *dir, const char *name, uint64_t *vsize, time_t *mtime);
 void maildir_files_free(struct maildir_file *files, size_t n);
 
 /* Rewrites the file at path (in dir's tmp/ or cur/) with CRLF line ends if it
  * has a bare LF, keeping its name and mtime; *size is the resulting size.
  * IMAP serves CRLF, and a file that already is CRLF can be sent as it is. */
-int maildir_crlf(const char *dir, const char *path, uint64_t *size);
+int maildir_crlf(const char *dir, const char *path, uint64_t *size, time_t *mtime);
 /* Hard-links dir_from/cur/name into dir_to/cur/ under a fresh name (COPY:
  * Maildir files never change, so a link is a copy). */
 int maildir_link(const char *dir_from, const char *name, const char *dir_to, uint32_t flags,

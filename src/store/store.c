@@ -186,12 +186,11 @@ static int adopt_file(struct store *s, int64_t mailbox_id, const char *dir,
 	if (expunged)
 		return maildir_unlink(dir, f->name);
 	char *path = maildir_cur_path(dir, f->name);
-	uint64_t size, vsize;
+	uint64_t size;
 	time_t mtime;
 	int rc = 0;
 	uint32_t uid;
-	if (maildir_crlf(s->maildir, path, &size) == 0 &&
-	    maildir_file_stat(dir, f->name, &vsize, &mtime) == 0)
+	if (maildir_crlf(s->maildir, path, &size, &mtime) == 0)
 		rc = index_message_add(s->ix, mailbox_id, f->name, f->flags, "", mtime, size, &uid);
 	free(path);
 	return rc; /* a file that vanished meanwhile is simply not there */
@@ -658,7 +657,8 @@ enum store_rc store_append(struct store *s, const char *mailbox, const struct st
 	uint64_t size;
 	char *dir = maildir_dir(s->maildir, mailbox), *name = NULL;
 	char *kw = join_keywords(req->keywords, req->nkeywords);
-	if (maildir_crlf(s->maildir, path, &size) < 0 || index_begin(s->ix) < 0) {
+	time_t mtime;
+	if (maildir_crlf(s->maildir, path, &size, &mtime) < 0 || index_begin(s->ix) < 0) {
 		free(dir);
 		free(kw);
 		return STORE_ERROR;
