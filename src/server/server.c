@@ -5,6 +5,8 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,6 +59,10 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 {
 	struct worker *w = arg;
 	char peer[80];
+	int one = 1;
+	/* Responses are written as they are ready; Nagle's algorithm would hold
+	 * the tagged line back until the client's delayed ACK (40 ms). */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	peer_name(sa, peer, sizeof peer);
 	if (w->n == w->cap)
 		w->conns =

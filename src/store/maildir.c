@@ -337,14 +337,16 @@ static int path_stat(const char *p, uint64_t *vsize, time_t *mtime)
 	}
 	char buf[65536];
 	uint64_t size = 0;
-	char prev = '\0';
+	char prev = '\0'; /* the byte before buf[0] */
 	ssize_t n;
 	while ((n = read(fd, buf, sizeof buf)) > 0) {
-		for (ssize_t i = 0; i < n; i++) {
-			if (buf[i] == '\n' && prev != '\r')
+		/* memchr from LF to LF: files are read once on arrival, and a
+		 * mailbox imported whole is gigabytes */
+		for (const char *lf = memchr(buf, '\n', (size_t)n); lf;
+		     lf = memchr(lf + 1, '\n', (size_t)(buf + n - lf - 1)))
+			if ((lf == buf ? prev : lf[-1]) != '\r')
 				size++;
-			prev = buf[i];
-		}
+		prev = buf[n - 1];
 		size += (uint64_t)n;
 	}
 	close(fd);
