@@ -472,11 +472,16 @@ int index_message_set_filename(struct index *ix, int64_t mailbox_id, uint32_t ui
 	return run(ix, st);
 }
 
-int index_messages(struct index *ix, int64_t mailbox_id, struct ix_message **out, size_t *n)
+int index_messages(struct index *ix, int64_t mailbox_id, bool flags_only, struct ix_message **out,
+                   size_t *n)
 {
+	/* A view needs UIDs and flags only; the rest costs a string per message. */
 	sqlite3_stmt *st =
-	    prepare(ix, "SELECT uid, flags, filename, keywords, size, modseq,"
-	                " internaldate FROM message WHERE mailbox_id = ? ORDER BY uid");
+	    flags_only
+	        ? prepare(ix, "SELECT uid, flags, NULL, keywords, 0, 0, 0"
+	                      " FROM message WHERE mailbox_id = ? ORDER BY uid")
+	        : prepare(ix, "SELECT uid, flags, filename, keywords, size, modseq,"
+	                      " internaldate FROM message WHERE mailbox_id = ? ORDER BY uid");
 	if (!st)
 		return -1;
 	sqlite3_bind_int64(st, 1, mailbox_id);

@@ -72,7 +72,8 @@ int index_message_expunge(struct index *ix, int64_t mailbox_id, uint32_t uid);
 int index_message_set_filename(struct index *ix, int64_t mailbox_id, uint32_t uid,
                                const char *filename);
 /* All messages of a mailbox in UID order; free with index_messages_free. */
-int index_messages(struct index *ix, int64_t mailbox_id, struct ix_message **out, size_t *n);
+int index_messages(struct index *ix, int64_t mailbox_id, bool flags_only, struct ix_message **out,
+                   size_t *n);
 void index_messages_free(struct ix_message *m, size_t n);
 
 /* 0 found, 1 no such message, -1 error. Free with index_message_clear. */

@@ -324,7 +324,6 @@ static void adopt_new(const char *dir)
 
 static int path_stat(const char *p, uint64_t *vsize, time_t *mtime);
 
-
 /* Size with bare LFs counted as CRLF (that is, the size after maildir_crlf). */
 static int path_stat(const char *p, uint64_t *vsize, time_t *mtime)
 {

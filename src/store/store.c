@@ -216,7 +216,7 @@ static int sync_files(struct store *s, struct ix_mailbox *mb)
 	size_t nfiles = 0, nmsgs = 0;
 	struct ix_message *msgs = NULL;
 	if (maildir_list(dir, &files, &nfiles) < 0 ||
-	    index_messages(s->ix, mb->id, &msgs, &nmsgs) < 0)
+	    index_messages(s->ix, mb->id, false, &msgs, &nmsgs) < 0)
 		goto out;
 	rc = 0;
 	/* Pair files and index entries by base name, both sorted: entries whose
@@ -420,7 +420,8 @@ static enum store_rc move_all_messages(struct store *s, const struct ix_mailbox 
 	if (index_mailbox_get(s->ix, to, &dst) != 0)
 		return STORE_ERROR;
 	char *src_dir = maildir_dir(s->maildir, from->name), *dst_dir = maildir_dir(s->maildir, to);
-	enum store_rc rc = index_messages(s->ix, from->id, &m, &n) < 0 ? STORE_ERROR : STORE_OK;
+	enum store_rc rc =
+	    index_messages(s->ix, from->id, false, &m, &n) < 0 ? STORE_ERROR : STORE_OK;
 	for (size_t i = 0; i < n && rc == STORE_OK; i++) {
 		char *name = NULL;
 		uint32_t uid;

@@ -19,14 +19,15 @@ static void view_msgs_clear(struct view *v)
 	v->n = 0;
 }
 
-static void view_push(struct view *v, const struct ix_message *m, bool recent)
+static void view_push(struct view *v, struct ix_message *m, bool recent)
 {
 	if (v->n == v->cap)
 		v->msgs = xrealloc(v->msgs, (v->cap = v->cap ? v->cap * 2 : 64) * sizeof *v->msgs);
 	struct view_msg *e = &v->msgs[v->n++];
 	e->uid = m->uid;
 	e->flags = m->flags;
-	e->keywords = xstrdup(m->keywords ? m->keywords : "");
+	e->keywords = m->keywords ? m->keywords : xstrdup(""); /* taken over */
+	m->keywords = NULL;
 	e->recent = recent;
 }
 
@@ -72,7 +73,7 @@ enum store_rc view_open(struct store *s, const char *name, bool readonly, struct
 		claim_recent(s, mb.id, &v->recent_from);
 	struct ix_message *m = NULL;
 	size_t n = 0;
-	if (index_messages(s->ix, mb.id, &m, &n) < 0) {
+	if (index_messages(s->ix, mb.id, true, &m, &n) < 0) {
 		index_mailbox_clear(&mb);
 		view_close(v);
 		return STORE_ERROR;
@@ -160,7 +161,7 @@ enum store_rc view_sync(struct view *v, bool allow_expunge, struct view_changes 
 	}
 	struct ix_message *m = NULL;
 	size_t n = 0;
-	if (index_messages(v->store->ix, mb.id, &m, &n) < 0) {
+	if (index_messages(v->store->ix, mb.id, true, &m, &n) < 0) {
 		index_mailbox_clear(&mb);
 		return STORE_ERROR;
 	}
@@ -217,7 +218,8 @@ enum store_rc view_expunge(struct view *v, const uint32_t *uids, size_t nuids, u
 	*n = 0;
 	if (index_begin(s->ix) < 0)
 		return STORE_ERROR;
-	enum store_rc rc = index_messages(s->ix, v->id, &m, &nm) < 0 ? STORE_ERROR : STORE_OK;
+	enum store_rc rc =
+	    index_messages(s->ix, v->id, false, &m, &nm) < 0 ? STORE_ERROR : STORE_OK;
 	for (size_t i = 0; i < nm; i++)
 		if (!(m[i].flags & FLAG_DELETED) || (uids && !uid_wanted(uids, nuids, m[i].uid)))
 			m[i].uid = 0; /* not going */
