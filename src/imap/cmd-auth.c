@@ -17,7 +17,8 @@ const char *capabilities(const struct session *s)
 	static char buf[512];
 	snprintf(buf, sizeof buf,
 	         "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE %s"
-	         "NAMESPACE UNSELECT UIDPLUS MOVE BINARY CHILDREN LIST-EXTENDED LIST-STATUS "
+	         "NAMESPACE UNSELECT UIDPLUS MOVE BINARY ESEARCH SEARCHRES CHILDREN LIST-EXTENDED "
+	         "LIST-STATUS "
 	         "SPECIAL-USE STATUS=SIZE "
 	         "UTF8=ACCEPT APPENDLIMIT=%llu",
 	         s->state == STATE_NOT_AUTH ? "AUTH=PLAIN " : "", s->cfg->append_limit);

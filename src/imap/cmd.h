@@ -31,6 +31,8 @@ struct session {
 	struct fetch_job *job; /* a FETCH still producing output */
 	bool uid_cmd;          /* the command came as UID ... */
 	bool expunge_ok;       /* EXPUNGE responses may go with this command's answer */
+	uint32_t *saved;       /* SEARCHRES "$": the saved UIDs, ascending (RFC 5182) */
+	size_t nsaved;
 };
 
 typedef void cmd_handler(struct session *s, struct imap_command *c);
@@ -89,7 +91,7 @@ cmd_handler cmd_capability, cmd_noop, cmd_logout, cmd_login, cmd_authenticate, c
 cmd_handler cmd_select, cmd_examine, cmd_create, cmd_delete, cmd_rename, cmd_subscribe,
     cmd_unsubscribe, cmd_list, cmd_lsub, cmd_status;
 cmd_handler cmd_append, cmd_check, cmd_close, cmd_unselect, cmd_expunge, cmd_copy, cmd_move;
-cmd_handler cmd_fetch, cmd_store;
+cmd_handler cmd_fetch, cmd_store, cmd_search;
 
 /* A FETCH in progress goes on (after its output drained); false when done. */
 bool fetch_resume(struct session *s);

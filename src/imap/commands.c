@@ -35,6 +35,7 @@ static const struct command_def commands[] = {
     {"EXPUNGE", STATE_SELECTED, cmd_expunge, true, false}, /* UID EXPUNGE: RFC 4315 */
     {"FETCH", STATE_SELECTED, cmd_fetch, true, true},
     {"STORE", STATE_SELECTED, cmd_store, true, true},
+    {"SEARCH", STATE_SELECTED, cmd_search, true, true},
     {"COPY", STATE_SELECTED, cmd_copy, true, false},
     {"MOVE", STATE_SELECTED, cmd_move, true, false}, /* RFC 6851 */
 };

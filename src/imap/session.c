@@ -53,6 +53,7 @@ void session_free(struct session *s)
 	free(s->user);
 	free(s->peer);
 	free(s->sasl_tag);
+	free(s->saved);
 	sbuf_free(&s->deferred);
 	free(s);
 }
@@ -126,6 +127,9 @@ void sess_sync(struct session *s)
 
 void sess_unselect(struct session *s)
 {
+	free(s->saved); /* RFC 5182 2.1: "$" is reset when the mailbox is closed */
+	s->saved = NULL;
+	s->nsaved = 0;
 	view_close(s->view);
 	s->view = NULL;
 	s->state = STATE_AUTH;
@@ -359,10 +363,30 @@ static size_t *uids_to_idx(const struct view *v, const struct seqset *set, size_
 	return idx;
 }
 
+/* "$": the saved search result, as UIDs (RFC 5182 2.1); those expunged
+ * since are simply no longer in the view. */
+static size_t *saved_to_idx(const struct session *s, size_t *n)
+{
+	const struct view *v = s->view;
+	size_t *idx = xmalloc((v->n ? v->n : 1) * sizeof *idx);
+	*n = 0;
+	for (size_t i = 0, k = 0; i < v->n && k < s->nsaved; i++) {
+		while (k < s->nsaved && s->saved[k] < v->msgs[i].uid)
+			k++;
+		if (k < s->nsaved && s->saved[k] == v->msgs[i].uid)
+			idx[(*n)++] = i;
+	}
+	return idx;
+}
+
 bool sess_msgset(struct session *s, const struct imap_arg *a, bool uid, size_t **idx, size_t *n)
 {
 	struct seqset set;
 	const struct view *v = s->view;
+	if (a->type == ARG_ATOM && strcmp(a->str, "$") == 0) {
+		*idx = saved_to_idx(s, n);
+		return true;
+	}
 	if (a->type != ARG_ATOM || seqset_parse(a->str, a->len, MAX_SEQ_RANGES, &set) < 0) {
 		sess_tagged(s, "BAD", "Invalid sequence set");
 		return false;

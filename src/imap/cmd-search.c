@@ -1,0 +1,192 @@
+/* SEARCH and UID SEARCH (RFC 9051 6.4.4), with ESEARCH's RETURN options
+ * (RFC 4731) and SEARCHRES's SAVE and "$" (RFC 5182). The program is parsed
+ * by imap/search-parse.c and evaluated by search/; this file walks the
+ * selected mailbox and answers. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "imap/cmd.h"
+#include "imap/search-parse.h"
+#include "search/search.h"
+
+#define SEARCH_MAX_DEPTH 32
+#define SEARCH_MAX_KEYS 1000
+
+enum {
+	RET_MIN = 1 << 0,
+	RET_MAX = 1 << 1,
+	RET_COUNT = 1 << 2,
+	RET_ALL = 1 << 3,
+	RET_SAVE = 1 << 4,
+};
+
+/* RETURN (...) options; an empty list means ALL (RFC 4731 3.1). */
+static bool parse_return(const struct imap_arg *list, unsigned *ret)
+{
+	static const struct {
+		const char *name;
+		unsigned bit;
+	} opts[] = {{"MIN", RET_MIN},
+	            {"MAX", RET_MAX},
+	            {"COUNT", RET_COUNT},
+	            {"ALL", RET_ALL},
+	            {"SAVE", RET_SAVE}};
+	*ret = 0;
+	if (list->type != ARG_LIST)
+		return false;
+	for (size_t i = 0; i < list->nlist; i++) {
+		size_t k;
+		for (k = 0; k < sizeof opts / sizeof *opts; k++)
+			if (arg_is_word(&list->list[i], opts[k].name))
+				break;
+		if (k == sizeof opts / sizeof *opts)
+			return false;
+		*ret |= opts[k].bit;
+	}
+	if (*ret == 0)
+		*ret = RET_ALL;
+	return true;
+}
+
+struct open_ctx {
+	struct view *view;
+	size_t idx;
+};
+
+static int open_message(void *arg, int *fd, uint64_t *size)
+{
+	struct open_ctx *o = arg;
+	return view_message_open(o->view, o->idx, fd, size) == STORE_OK ? 0 : -1;
+}
+
+/* The view positions of the matching messages, ascending. */
+static size_t *run_program(struct session *s, const struct search_node *prog, size_t *n)
+{
+	struct view *v = s->view;
+	size_t *hits = xmalloc((v->n ? v->n : 1) * sizeof *hits);
+	bool needs = search_needs_message(prog);
+	struct search_cache *cache = search_cache_new();
+	*n = 0;
+	for (size_t i = 0; i < v->n; i++) {
+		struct open_ctx oc = {v, i};
+		struct store_message info = {0};
+		if (needs)
+			view_message(v, i, &info);
+		struct search_msg m = {.seq = (uint32_t)i + 1,
+		                       .uid = v->msgs[i].uid,
+		                       .flags = v->msgs[i].flags,
+		                       .keywords = v->msgs[i].keywords,
+		                       .recent = v->msgs[i].recent,
+		                       .size = info.size,
+		                       .internaldate = info.internaldate,
+		                       .open_file = open_message,
+		                       .arg = &oc};
+		if (search_match(prog, &m, cache))
+			hits[(*n)++] = i;
+		search_cache_clear(cache);
+		store_message_clear(&info);
+	}
+	search_cache_free(cache);
+	return hits;
+}
+
+static uint32_t hit_value(const struct session *s, size_t idx)
+{
+	return s->uid_cmd ? s->view->msgs[idx].uid : (uint32_t)idx + 1;
+}
+
+/* A compact sequence set of ascending values ("2:4,9"). */
+static void compact_set(const struct session *s, struct sbuf *b, const size_t *hits, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+		while (j + 1 < n && hit_value(s, hits[j + 1]) == hit_value(s, hits[j]) + 1)
+			j++;
+		sbuf_printf(b, i ? ",%u" : "%u", hit_value(s, hits[i]));
+		if (j > i)
+			sbuf_printf(b, ":%u", hit_value(s, hits[j]));
+		i = j + 1;
+	}
+}
+
+static void answer_esearch(struct session *s, struct imap_command *c, unsigned ret,
+                           const size_t *hits, size_t n)
+{
+	struct sbuf b = {0};
+	sbuf_printf(&b, "* ESEARCH (TAG \"%s\")%s", c->tag, s->uid_cmd ? " UID" : "");
+	if (ret & RET_MIN && n)
+		sbuf_printf(&b, " MIN %u", hit_value(s, hits[0]));
+	if (ret & RET_MAX && n)
+		sbuf_printf(&b, " MAX %u", hit_value(s, hits[n - 1]));
+	if (ret & RET_COUNT)
+		sbuf_printf(&b, " COUNT %zu", n);
+	if (ret & RET_ALL && n) {
+		sbuf_adds(&b, " ALL ");
+		compact_set(s, &b, hits, n);
+	}
+	sbuf_adds(&b, "\r\n");
+	sess_write(s, &b);
+	sbuf_free(&b);
+}
+
+static void answer_search(struct session *s, const size_t *hits, size_t n)
+{
+	struct sbuf b = {0};
+	sbuf_adds(&b, "* SEARCH");
+	for (size_t i = 0; i < n; i++)
+		sbuf_printf(&b, " %u", hit_value(s, hits[i]));
+	sbuf_adds(&b, "\r\n");
+	sess_write(s, &b);
+	sbuf_free(&b);
+}
+
+/* RFC 5182: the result is kept as UIDs, so "$" survives expunges. */
+static void save_result(struct session *s, const size_t *hits, size_t n)
+{
+	free(s->saved);
+	s->saved = xmalloc((n ? n : 1) * sizeof *s->saved);
+	for (size_t i = 0; i < n; i++)
+		s->saved[i] = s->view->msgs[hits[i]].uid;
+	s->nsaved = n;
+}
+
+void cmd_search(struct session *s, struct imap_command *c)
+{
+	unsigned ret = 0;
+	size_t first = 0;
+	if (c->nargs >= 2 && arg_is_word(&c->args[0], "RETURN")) {
+		if (!parse_return(&c->args[1], &ret)) {
+			sess_tagged(s, "BAD", "Invalid RETURN options");
+			return;
+		}
+		first = 2;
+	}
+	struct view *v = s->view;
+	struct search_parse_ctx ctx = {.nmsgs = (uint32_t)v->n,
+	                               .max_uid = v->n ? v->msgs[v->n - 1].uid : 0,
+	                               .saved = s->saved,
+	                               .nsaved = s->nsaved,
+	                               .utf8 = s->utf8,
+	                               .max_depth = SEARCH_MAX_DEPTH,
+	                               .max_keys = SEARCH_MAX_KEYS};
+	const char *status = "BAD";
+	char err[200] = "Invalid search program";
+	struct search_node *prog =
+	    search_parse(c->args + first, c->nargs - first, &ctx, &status, err, sizeof err);
+	if (!prog) {
+		sess_tagged(s, status, "%s", err);
+		return;
+	}
+	size_t n;
+	size_t *hits = run_program(s, prog, &n);
+	search_free(prog);
+	if (ret & RET_SAVE)
+		save_result(s, hits, n);
+	/* RFC 5182 2.1: SAVE alone gives no ESEARCH response */
+	if (ret & ~RET_SAVE)
+		answer_esearch(s, c, ret, hits, n);
+	else if (!ret)
+		answer_search(s, hits, n);
+	free(hits);
+	sess_tagged(s, "OK", "%sSEARCH completed", s->uid_cmd ? "UID " : "");
+}
