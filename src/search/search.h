@@ -22,22 +22,26 @@ enum search_key {
 	SK_OR,      /* kids[0] or kids[1] */
 	SK_NOT,     /* kids[0] */
 	SK_FLAG,    /* flag bit set (FLAG_* from store/maildir.h); negate for UN-forms */
-	SK_KEYWORD, /* str: keyword set on the message */
+	SK_KEYWORD, /* str: keyword set on the message (compared without case) */
 	SK_RECENT,
 	SK_NEW, /* RECENT and not SEEN */
-	SK_SEQ, /* ranges over sequence numbers, already resolved ("*", "$") */
-	SK_UID, /* ranges over UIDs, already resolved */
+	SK_SEQ, /* ranges over sequence numbers, already resolved ("*") */
+	SK_UID, /* ranges over UIDs, already resolved ("*"; "$" becomes SK_UID too) */
 	SK_LARGER,
 	SK_SMALLER, /* num: RFC822.SIZE */
 	SK_BEFORE,
 	SK_ON,
-	SK_SINCE, /* num: a day (days since 1970-01-01) of INTERNALDATE */
+	/* num: a day (days since 1970-01-01, an int64_t stored in num, so
+	 * negative before 1970) compared with INTERNALDATE's day in UTC */
+	SK_SINCE,
 	SK_SENTBEFORE,
 	SK_SENTON,
-	SK_SENTSINCE, /* the same of the Date: header */
-	SK_HEADER,    /* field and str; an empty str means the field exists */
-	SK_BODY,      /* str in the decoded body text */
-	SK_TEXT,      /* str in the header or the body */
+	/* the same with the Date: header's day as written, in its own zone;
+	 * a missing or unparseable Date: matches none of the three */
+	SK_SENTSINCE,
+	SK_HEADER, /* field and str; an empty str means the field exists */
+	SK_BODY,   /* str in the decoded body text */
+	SK_TEXT,   /* str in the header or the body */
 };
 
 struct search_range {
@@ -46,7 +50,7 @@ struct search_range {
 
 struct search_node {
 	enum search_key key;
-	bool negate; /* UN-forms of flag keys */
+	bool negate; /* SK_FLAG only: UN-forms (UNKEYWORD is SK_NOT of SK_KEYWORD) */
 	uint32_t flag;
 	uint64_t num;
 	char *field; /* HEADER: the field name; FROM/TO/CC/BCC/SUBJECT become HEADER */
