@@ -140,14 +140,17 @@ static void answer_search(struct session *s, const size_t *hits, size_t n)
 	sbuf_free(&b);
 }
 
-/* RFC 5182: the result is kept as UIDs, so "$" survives expunges. */
-static void save_result(struct session *s, const size_t *hits, size_t n)
+/* RFC 5182: the result is kept as UIDs, so "$" survives expunges. With MIN
+ * and/or MAX but neither ALL nor COUNT, only those are saved (2.4). */
+static void save_result(struct session *s, unsigned ret, const size_t *hits, size_t n)
 {
 	free(s->saved);
 	s->saved = xmalloc((n ? n : 1) * sizeof *s->saved);
+	s->nsaved = 0;
+	bool extremes = (ret & (RET_MIN | RET_MAX)) && !(ret & (RET_ALL | RET_COUNT));
 	for (size_t i = 0; i < n; i++)
-		s->saved[i] = s->view->msgs[hits[i]].uid;
-	s->nsaved = n;
+		if (!extremes || (ret & RET_MIN && i == 0) || (ret & RET_MAX && i == n - 1))
+			s->saved[s->nsaved++] = s->view->msgs[hits[i]].uid;
 }
 
 void cmd_search(struct session *s, struct imap_command *c)
@@ -174,6 +177,9 @@ void cmd_search(struct session *s, struct imap_command *c)
 	struct search_node *prog =
 	    search_parse(c->args + first, c->nargs - first, &ctx, &status, err, sizeof err);
 	if (!prog) {
+		/* RFC 5182 2.1: a NO with SAVE empties "$"; a BAD leaves it */
+		if (ret & RET_SAVE && strcmp(status, "NO") == 0)
+			save_result(s, ret, NULL, 0);
 		sess_tagged(s, status, "%s", err);
 		return;
 	}
@@ -181,7 +187,7 @@ void cmd_search(struct session *s, struct imap_command *c)
 	size_t *hits = run_program(s, prog, &n);
 	search_free(prog);
 	if (ret & RET_SAVE)
-		save_result(s, hits, n);
+		save_result(s, ret, hits, n);
 	/* RFC 5182 2.1: SAVE alone gives no ESEARCH response */
 	if (ret & ~RET_SAVE)
 		answer_esearch(s, c, ret, hits, n);

@@ -141,8 +141,10 @@ static bool parse_set(struct pstate *ps, const char *s, bool uid, struct search_
 	n->key = uid ? SK_UID : SK_SEQ;
 	if (seqset_parse(s, strlen(s), MAX_SET_RANGES, &set) != 0)
 		return fail(ps, "BAD", "Invalid sequence set %s", s);
-	if (!uid && ctx->nmsgs == 0)
-		set.n = 0;
+	if (!uid && ctx->nmsgs == 0) { /* as FETCH: no message number exists */
+		seqset_free(&set);
+		return fail(ps, "BAD", "No messages: message number %s is out of range", s);
+	}
 	for (size_t i = 0; !uid && i < set.n; i++)
 		if ((set.r[i].lo != SEQ_STAR && set.r[i].lo > ctx->nmsgs) ||
 		    (set.r[i].hi != SEQ_STAR && set.r[i].hi > ctx->nmsgs)) {

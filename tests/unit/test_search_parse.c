@@ -225,8 +225,13 @@ static void test_sets(void)
 	empty.nmsgs = 0;
 	empty.max_uid = 0;
 	empty.nsaved = 0;
-	got = run("1:* 5 $", &empty);
-	CHECK_STR(got, "(SEQ= SEQ= UID=)");
+	/* no message number exists in an empty mailbox: BAD, as for FETCH;
+	 * UIDs and "$" are fine */
+	got = run("1:*", &empty);
+	CHECK_STR(got, "BAD No messages: message number 1:* is out of range");
+	free(got);
+	got = run("UID 1:* $", &empty);
+	CHECK_STR(got, "(UID=0:1 UID=)"); /* "*" is 0 here: it matches nothing */
 	free(got);
 }
 
