@@ -484,7 +484,14 @@ def test_search_empty_results_and_empty_mailbox(srv):
                 "SEARCH UID 1:*", "SEARCH BODY x"):
         lines, tagged = c.ok(cmd)
         assert lines == [b"* SEARCH"], (cmd, lines)
-    # RFC 9051 9 (seq-number): a message number past EXISTS is BAD, "*" too in an empty mailbox
+
+
+def test_search_message_numbers_in_empty_mailbox_are_bad(srv):
+    # RFC 9051 9 (seq-number): "The server should respond with a tagged BAD response to a command
+    # that uses a message sequence number greater than the number of messages in the selected
+    # mailbox. This includes "*" if the selected mailbox is empty." (FETCH 1 here is BAD too.)
+    c = fclient(srv)
+    c.select("INBOX")
     for cmd in ("SEARCH 1", "SEARCH *", "SEARCH 1:*", "UID SEARCH 1"):
         lines, tagged = c.bad(cmd)
         assert not any(ln.startswith(b"* SEARCH") for ln in lines), (cmd, lines)
@@ -894,3 +901,47 @@ def test_searchres_reset_by_select_and_examine(srv):
     assert fr == []
     save(c, "SEARCH RETURN (SAVE) SEEN")
     assert search(c, "SEARCH $") == [1, 4, 6, 7]
+
+
+def test_search_after_enable_utf8_accept(srv):
+    # RFC 6855 3: after ENABLE UTF8=ACCEPT a SEARCH with CHARSET SHOULD be BAD; strings are UTF-8
+    c, uids = load(srv)
+    c.ok("UNSELECT")  # ENABLE is for the authenticated state (RFC 5161 3.1)
+    lines, tagged = c.ok("ENABLE UTF8=ACCEPT")
+    c.select("INBOX")
+    assert any(ln.upper().startswith(b"* ENABLED") and b"UTF8=ACCEPT" in ln.upper() for ln in lines), lines
+    c.bad("SEARCH CHARSET UTF-8 BODY zebra")
+    c.noop_ok()
+    lines, tagged = c.ok(u8('SEARCH BODY "Café"'))
+    assert search_numbers(lines) == [3], lines
+    lines, tagged = c.ok(u8('SEARCH SUBJECT "München"'))
+    assert search_numbers(lines) == [4], lines
+    assert search(c, "SEARCH BODY zebra") == [2]
+
+
+def test_search_while_another_session_changes_the_mailbox(srv):
+    # RFC 9051 7.5.1: no EXPUNGE response while answering SEARCH (UID SEARCH may have them); a
+    # number in the SEARCH response is one the client knows of (EXISTS before it if new)
+    c, uids = load(srv)
+    d = fclient(srv)
+    d.select("INBOX")
+    d.append_ok("INBOX", raw_message(["From: new@example.org", "Subject: newcomer",
+                                      "Date: Tue, 9 Jan 2024 10:00:00 +0000"], b"arrived late\r\n"))
+    d.ok("UID STORE %d +FLAGS.SILENT (\\Deleted)" % uids[1])
+    d.ok("UID EXPUNGE %d" % uids[1])
+    lines, tagged = c.ok("SEARCH ALL")
+    known = 8
+    for ln in lines:
+        m = re.match(rb"\* (\d+) EXISTS$", ln)
+        if m:
+            known = int(m.group(1))
+        assert not re.match(rb"\* \d+ EXPUNGE$", ln), "EXPUNGE during SEARCH: %r" % lines
+        if ln.startswith(b"* SEARCH"):
+            nums = search_numbers([ln])
+            assert nums and max(nums) <= known, "SEARCH names a message not announced: %r" % lines
+            assert set(nums) >= set(range(1, 9)) - {2}, lines
+    lines = c.noop_ok()
+    assert b"* 2 EXPUNGE" in lines, lines
+    assert search(c, "SEARCH ALL") == ALL
+    assert search(c, "SEARCH SUBJECT newcomer") == [8]
+    assert search(c, "UID SEARCH ALL") == sorted(set(uids) - {uids[1]}) + [uids[7] + 1]
