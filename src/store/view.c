@@ -119,10 +119,12 @@ static const struct ix_message *find_uid(const struct ix_message *m, size_t n, u
 /* Drops the messages the index no longer has, recording their sequence
  * numbers from the highest down: each is then right at the moment the
  * client applies it (RFC 9051 7.5.1). Flags of the others are refreshed and
- * their changes recorded, with the sequence numbers after the expunges. */
-static void view_apply(struct view *v, const struct ix_message *m, size_t n, bool allow_expunge,
-                       struct view_changes *ch)
+ * their changes recorded, with the sequence numbers after the expunges.
+ * Returns how many expunged messages stay because expunges are held back. */
+static size_t view_apply(struct view *v, const struct ix_message *m, size_t n, bool allow_expunge,
+                         struct view_changes *ch)
 {
+	size_t held = 0;
 	size_t cap = v->n ? v->n : 1;
 	ch->expunged = xmalloc(cap * sizeof *ch->expunged);
 	ch->flags_changed = xmalloc(cap * sizeof *ch->flags_changed);
@@ -137,6 +139,7 @@ static void view_apply(struct view *v, const struct ix_message *m, size_t n, boo
 			free(vm->keywords);
 			continue;
 		}
+		held += !im;
 		if (im && (im->flags != vm->flags || strcmp(im->keywords, vm->keywords) != 0)) {
 			vm->flags = im->flags;
 			free(vm->keywords);
@@ -146,6 +149,7 @@ static void view_apply(struct view *v, const struct ix_message *m, size_t n, boo
 		v->msgs[kept++] = *vm;
 	}
 	v->n = kept;
+	return held;
 }
 
 enum store_rc view_sync(struct view *v, bool allow_expunge, struct view_changes *ch)
@@ -165,7 +169,7 @@ enum store_rc view_sync(struct view *v, bool allow_expunge, struct view_changes 
 		index_mailbox_clear(&mb);
 		return STORE_ERROR;
 	}
-	view_apply(v, m, n, allow_expunge, ch);
+	size_t held = view_apply(v, m, n, allow_expunge, ch);
 	uint32_t last = v->n ? v->msgs[v->n - 1].uid : 0;
 	uint32_t recent_from = UINT32_MAX;
 	if (!v->readonly && n > 0 && m[n - 1].uid > last)
@@ -179,7 +183,11 @@ enum store_rc view_sync(struct view *v, bool allow_expunge, struct view_changes 
 	index_messages_free(m, n);
 	ch->keywords_changed =
 	    strcmp(mb.keywords ? mb.keywords : "", v->keywords ? v->keywords : "");
+	uint64_t seen_modseq = v->modseq;
 	view_take_mailbox(v, &mb);
+	/* Expunges held back (RFC 9051 7.5.1) must still be found next time. */
+	if (held)
+		v->modseq = seen_modseq;
 	index_mailbox_clear(&mb);
 	for (size_t i = 0; ch->exists_changed && i < v->n; i++)
 		ch->recent += v->msgs[i].recent;
