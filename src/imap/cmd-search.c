@@ -59,12 +59,38 @@ static int open_message(void *arg, int *fd, uint64_t *size)
 	return view_message_open(o->view, o->idx, fd, size) == STORE_OK ? 0 : -1;
 }
 
+static int load_header(void *arg, char **raw, size_t *len)
+{
+	struct open_ctx *o = arg;
+	return view_message_header(o->view, o->idx, raw, len) == STORE_OK ? 0 : -1;
+}
+
+/* Whether the program asks for RFC822.SIZE or INTERNALDATE, which come from
+ * the index row (header and body keys get their data through callbacks). */
+static bool needs_info(const struct search_node *n)
+{
+	switch (n->key) {
+	case SK_LARGER:
+	case SK_SMALLER:
+	case SK_BEFORE:
+	case SK_ON:
+	case SK_SINCE:
+		return true;
+	default:
+		break;
+	}
+	for (size_t i = 0; i < n->nkids; i++)
+		if (needs_info(&n->kids[i]))
+			return true;
+	return false;
+}
+
 /* The view positions of the matching messages, ascending. */
 static size_t *run_program(struct session *s, const struct search_node *prog, size_t *n)
 {
 	struct view *v = s->view;
 	size_t *hits = xmalloc((v->n ? v->n : 1) * sizeof *hits);
-	bool needs = search_needs_message(prog);
+	bool needs = needs_info(prog);
 	struct search_cache *cache = search_cache_new();
 	*n = 0;
 	for (size_t i = 0; i < v->n; i++) {
@@ -80,6 +106,7 @@ static size_t *run_program(struct session *s, const struct search_node *prog, si
 		                       .size = info.size,
 		                       .internaldate = info.internaldate,
 		                       .open_file = open_message,
+		                       .load_header = load_header,
 		                       .arg = &oc};
 		if (search_match(prog, &m, cache))
 			hits[(*n)++] = i;

@@ -113,7 +113,11 @@ const struct search_header *search_cache_header(struct search_cache *c, const st
 {
 	if (c->header == NOT_YET) {
 		c->header = FAILED;
-		if (open_file(c, m)) {
+		/* the index's copy first: header keys then open no file */
+		if (m->load_header && m->load_header(m->arg, &c->raw, &c->raw_len) == 0) {
+			search_header_add(&c->hdr, c->raw, c->raw_len);
+			c->header = LOADED;
+		} else if (open_file(c, m)) {
 			read_header(c);
 			search_header_add(&c->hdr, c->raw, c->raw_len);
 			c->header = LOADED;

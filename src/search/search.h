@@ -71,6 +71,9 @@ struct search_msg {
 	int64_t internaldate;
 	/* opens the message file: 0 and *fd (the caller closes it) and *size, or -1 */
 	int (*open_file)(void *arg, int *fd, uint64_t *size);
+	/* the raw header as the store cached it (malloc'd, the evaluator frees
+	 * it): 0, or -1 when there is none and the file must be read; may be NULL */
+	int (*load_header)(void *arg, char **raw, size_t *len);
 	void *arg;
 };
 

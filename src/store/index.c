@@ -46,6 +46,7 @@ static const char *schema =
     " envelope TEXT,"
     " body TEXT,"
     " bodystructure TEXT,"
+    " header BLOB,"
     " PRIMARY KEY(mailbox_id, uid)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS expunged("
     " mailbox_id INTEGER NOT NULL REFERENCES mailbox(id) ON DELETE CASCADE,"
@@ -636,4 +637,53 @@ int index_message_set_flags(struct index *ix, int64_t mailbox_id, uint32_t uid, 
 	sqlite3_bind_int64(st, 4, mailbox_id);
 	sqlite3_bind_int64(st, 5, uid);
 	return run(ix, st);
+}
+
+int index_message_set_header(struct index *ix, int64_t mailbox_id, uint32_t uid, const char *hdr,
+                             size_t len)
+{
+	sqlite3_stmt *st =
+	    prepare(ix, "UPDATE message SET header = ? WHERE mailbox_id = ? AND uid = ?");
+	if (!st)
+		return -1;
+	sqlite3_bind_blob(st, 1, hdr, (int)len, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, mailbox_id);
+	sqlite3_bind_int64(st, 3, uid);
+	return run(ix, st);
+}
+
+int index_message_copy_header(struct index *ix, int64_t from_mailbox, uint32_t from_uid,
+                              int64_t to_mailbox, uint32_t to_uid)
+{
+	sqlite3_stmt *st = prepare(ix, "UPDATE message SET header = (SELECT header FROM message"
+	                               " WHERE mailbox_id = ? AND uid = ?)"
+	                               " WHERE mailbox_id = ? AND uid = ?");
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, from_mailbox);
+	sqlite3_bind_int64(st, 2, from_uid);
+	sqlite3_bind_int64(st, 3, to_mailbox);
+	sqlite3_bind_int64(st, 4, to_uid);
+	return run(ix, st);
+}
+
+int index_message_header(struct index *ix, int64_t mailbox_id, uint32_t uid, char **hdr,
+                         size_t *len)
+{
+	sqlite3_stmt *st =
+	    prepare(ix, "SELECT header FROM message WHERE mailbox_id = ? AND uid = ?");
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, mailbox_id);
+	sqlite3_bind_int64(st, 2, uid);
+	int rc = -1;
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_BLOB) {
+		*len = (size_t)sqlite3_column_bytes(st, 0);
+		*hdr = xmalloc(*len + 1);
+		memcpy(*hdr, sqlite3_column_blob(st, 0), *len);
+		(*hdr)[*len] = '\0';
+		rc = 0;
+	}
+	release(st);
+	return rc;
 }

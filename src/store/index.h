@@ -88,6 +88,15 @@ int index_mailbox_next_modseq(struct index *ix, int64_t mailbox_id, uint64_t *mo
 /* Whether a file with this base name was expunged from the mailbox. */
 bool index_expunged_file(struct index *ix, int64_t mailbox_id, const char *base);
 
+/* The message's header block, cached at arrival for header searches. */
+int index_message_set_header(struct index *ix, int64_t mailbox_id, uint32_t uid, const char *hdr,
+                             size_t len);
+int index_message_copy_header(struct index *ix, int64_t from_mailbox, uint32_t from_uid,
+                              int64_t to_mailbox, uint32_t to_uid);
+/* 0 and a malloc'd copy, or -1 when none is cached. */
+int index_message_header(struct index *ix, int64_t mailbox_id, uint32_t uid, char **hdr,
+                         size_t *len);
+
 int index_subscribe(struct index *ix, const char *name, bool on);
 int index_subscription_each(struct index *ix, void (*cb)(void *arg, const char *name), void *arg);
 

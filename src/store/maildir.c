@@ -509,3 +509,27 @@ int maildir_rename(const char *dir_from, const char *name_from, const char *dir_
 	free(b);
 	return rc;
 }
+
+int maildir_read_header(const char *path, size_t cap, char **out, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	char *buf = xmalloc(cap + 1);
+	ssize_t got = pread(fd, buf, cap, 0);
+	close(fd);
+	if (got < 0) {
+		free(buf);
+		return -1;
+	}
+	/* the header ends with the first empty line (CRLF files: "\r\n\r\n") */
+	const char *end = memmem(buf, (size_t)got, "\r\n\r\n", 4);
+	if (!end && (size_t)got == cap) {
+		free(buf);
+		return -1; /* longer than we keep */
+	}
+	*len = end ? (size_t)(end - buf) + 4 : (size_t)got;
+	buf[*len] = '\0';
+	*out = buf;
+	return 0;
+}

@@ -68,6 +68,9 @@ int maildir_link(const char *dir_from, const char *name, const char *dir_to, uin
 /* Renames dir_from/cur/name_from to dir_to/cur/name_to (undoing a move). */
 int maildir_rename(const char *dir_from, const char *name_from, const char *dir_to,
                    const char *name_to);
+/* Reads the header block (up to and with the first empty line) of the file
+ * at path; -1 if it is longer than cap or cannot be read. *out is malloc'd. */
+int maildir_read_header(const char *path, size_t cap, char **out, size_t *len);
 /* Opens cur/name for reading. */
 int maildir_open(const char *dir, const char *name, int *fd, uint64_t *size);
 char *maildir_cur_path(const char *dir, const char *name);

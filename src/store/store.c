@@ -173,6 +173,21 @@ static int msg_cmp(const void *a, const void *b)
 	                (*(struct ix_message *const *)b)->filename);
 }
 
+/* Header searches read the index, not the files (issue 5): the header
+ * block is kept at arrival. One longer than this is searched in the file. */
+#define HEADER_CACHE_MAX (64 * 1024)
+
+static int cache_header(struct store *s, int64_t mailbox_id, uint32_t uid, const char *path)
+{
+	char *hdr;
+	size_t len;
+	if (maildir_read_header(path, HEADER_CACHE_MAX, &hdr, &len) < 0)
+		return 0;
+	int rc = index_message_set_header(s->ix, mailbox_id, uid, hdr, len);
+	free(hdr);
+	return rc;
+}
+
 /* A file in cur/ the index does not know: delivered by an MTA (it gets the
  * next UID, with CRLF line ends so it can be served as it is), or one whose
  * expunge was committed but whose unlink did not happen (it goes now: an
@@ -190,8 +205,11 @@ static int adopt_file(struct store *s, int64_t mailbox_id, const char *dir,
 	time_t mtime;
 	int rc = 0;
 	uint32_t uid;
-	if (maildir_crlf(s->maildir, path, &size, &mtime) == 0)
+	if (maildir_crlf(s->maildir, path, &size, &mtime) == 0) {
 		rc = index_message_add(s->ix, mailbox_id, f->name, f->flags, "", mtime, size, &uid);
+		if (rc == 0)
+			rc = cache_header(s, mailbox_id, uid, path);
+	}
 	free(path);
 	return rc; /* a file that vanished meanwhile is simply not there */
 }
@@ -428,6 +446,7 @@ static enum store_rc move_all_messages(struct store *s, const struct ix_mailbox 
 		if (maildir_move(src_dir, m[i].filename, dst_dir, m[i].flags, &name) < 0 ||
 		    index_message_add(s->ix, dst.id, name, m[i].flags, m[i].keywords,
 		                      m[i].internaldate, m[i].size, &uid) < 0 ||
+		    index_message_copy_header(s->ix, from->id, m[i].uid, dst.id, uid) < 0 ||
 		    index_message_expunge(s->ix, from->id, m[i].uid) < 0)
 			rc = STORE_ERROR;
 		free(name);
@@ -671,9 +690,11 @@ enum store_rc store_append(struct store *s, const char *mailbox, const struct st
 		          strerror(errno));
 		rc = STORE_ERROR;
 	}
+	char *cur = rc == STORE_OK ? maildir_cur_path(dir, name) : NULL;
 	if (rc == STORE_OK &&
 	    (index_message_add(s->ix, mb.id, name, req->flags, kw, req->internaldate, size, uid) <
 	         0 ||
+	     cache_header(s, mb.id, *uid, cur) < 0 ||
 	     index_mailbox_add_keywords(s->ix, mb.id, req->keywords, req->nkeywords) < 0 ||
 	     index_commit(s->ix) < 0)) {
 		maildir_unlink(dir, name);
@@ -685,6 +706,7 @@ enum store_rc store_append(struct store *s, const char *mailbox, const struct st
 		index_rollback(s->ix);
 	if (found == 0)
 		index_mailbox_clear(&mb);
+	free(cur);
 	free(dir);
 	free(name);
 	free(kw);

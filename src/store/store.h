@@ -141,6 +141,9 @@ struct store_message {
 };
 enum store_rc view_message(struct view *v, size_t idx, struct store_message *out);
 void store_message_clear(struct store_message *m);
+/* The header block cached at arrival (malloc'd); STORE_NONEXISTENT when
+ * there is none (a header too long to keep): read the file instead. */
+enum store_rc view_message_header(struct view *v, size_t idx, char **hdr, size_t *len);
 /* Opens the message file for reading; the caller closes fd. */
 enum store_rc view_message_open(struct view *v, size_t idx, int *fd, uint64_t *size);
 /* Caches the message's ENVELOPE, BODY and BODYSTRUCTURE strings. Writes

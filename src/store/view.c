@@ -272,6 +272,13 @@ enum store_rc view_message(struct view *v, size_t idx, struct store_message *out
 	return STORE_OK;
 }
 
+enum store_rc view_message_header(struct view *v, size_t idx, char **hdr, size_t *len)
+{
+	return index_message_header(v->store->ix, v->id, v->msgs[idx].uid, hdr, len) == 0
+	           ? STORE_OK
+	           : STORE_NONEXISTENT;
+}
+
 void store_message_clear(struct store_message *m)
 {
 	free(m->envelope);
@@ -441,6 +448,7 @@ static int copy_one(struct view *v, int64_t dst_id, const char *dst_dir, uint32_
 		                      m.size, dst_uid) < 0 ||
 		            (m.envelope && index_message_set_cache(ix, dst_id, *dst_uid, m.envelope,
 		                                                   m.body, m.bodystructure) < 0) ||
+		            index_message_copy_header(ix, v->id, uid, dst_id, *dst_uid) < 0 ||
 		            (move && index_message_expunge(ix, v->id, uid) < 0)
 		        ? -1
 		        : 0;

@@ -84,11 +84,6 @@ void sbuf_adds(struct sbuf *b, const char *s)
 	sbuf_add(b, s, strlen(s));
 }
 
-void sbuf_addc(struct sbuf *b, char c)
-{
-	sbuf_add(b, &c, 1);
-}
-
 void sbuf_vprintf(struct sbuf *b, const char *fmt, va_list ap)
 {
 	va_list ap2;

@@ -25,7 +25,16 @@ struct sbuf {
 
 void sbuf_add(struct sbuf *b, const void *data, size_t len);
 void sbuf_adds(struct sbuf *b, const char *s);
-void sbuf_addc(struct sbuf *b, char c);
+/* Inline: parsers append byte by byte, and a call per byte shows in profiles. */
+static inline void sbuf_addc(struct sbuf *b, char c)
+{
+	if (b->len + 2 <= b->cap) {
+		b->s[b->len++] = c;
+		b->s[b->len] = '\0';
+	} else {
+		sbuf_add(b, &c, 1);
+	}
+}
 void sbuf_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void sbuf_vprintf(struct sbuf *b, const char *fmt, va_list ap);
 void sbuf_reset(struct sbuf *b);
