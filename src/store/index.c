@@ -46,7 +46,6 @@ static const char *schema =
     " envelope TEXT,"
     " body TEXT,"
     " bodystructure TEXT,"
-    " header BLOB,"
     " PRIMARY KEY(mailbox_id, uid)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS expunged("
     " mailbox_id INTEGER NOT NULL REFERENCES mailbox(id) ON DELETE CASCADE,"
@@ -54,6 +53,12 @@ static const char *schema =
     "CREATE INDEX IF NOT EXISTS expunged_file ON expunged(mailbox_id, filename);"
     "CREATE INDEX IF NOT EXISTS expunged_mailbox ON expunged(mailbox_id, modseq);"
     "CREATE TABLE IF NOT EXISTS subscription(name TEXT PRIMARY KEY);"
+    /* Header blocks for SEARCH live apart from the message rows, so the
+     * row scans of SELECT do not wade through them. */
+    "CREATE TABLE IF NOT EXISTS message_header("
+    " mailbox_id INTEGER NOT NULL REFERENCES mailbox(id) ON DELETE CASCADE,"
+    " uid INTEGER NOT NULL, header BLOB NOT NULL,"
+    " PRIMARY KEY(mailbox_id, uid)) WITHOUT ROWID;"
     "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema', 1), ('uidvalidity', 0);";
 
 const char *index_errmsg(struct index *ix)
@@ -449,6 +454,13 @@ static int expunge_row(struct index *ix, int64_t mailbox_id, uint32_t uid, const
 	sqlite3_bind_int64(st, 2, uid);
 	if (run(ix, st) < 0)
 		return -1;
+	st = prepare(ix, "DELETE FROM message_header WHERE mailbox_id = ? AND uid = ?");
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, mailbox_id);
+	sqlite3_bind_int64(st, 2, uid);
+	if (run(ix, st) < 0)
+		return -1;
 	st = prepare(ix,
 	             "INSERT INTO expunged(mailbox_id, uid, modseq, filename) VALUES (?, ?, ?, ?)");
 	if (!st)
@@ -642,28 +654,28 @@ int index_message_set_flags(struct index *ix, int64_t mailbox_id, uint32_t uid, 
 int index_message_set_header(struct index *ix, int64_t mailbox_id, uint32_t uid, const char *hdr,
                              size_t len)
 {
-	sqlite3_stmt *st =
-	    prepare(ix, "UPDATE message SET header = ? WHERE mailbox_id = ? AND uid = ?");
+	sqlite3_stmt *st = prepare(ix, "INSERT OR REPLACE INTO message_header(mailbox_id, uid, header)"
+	                               " VALUES (?, ?, ?)");
 	if (!st)
 		return -1;
-	sqlite3_bind_blob(st, 1, hdr, (int)len, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, mailbox_id);
-	sqlite3_bind_int64(st, 3, uid);
+	sqlite3_bind_int64(st, 1, mailbox_id);
+	sqlite3_bind_int64(st, 2, uid);
+	sqlite3_bind_blob(st, 3, hdr, (int)len, SQLITE_STATIC);
 	return run(ix, st);
 }
 
 int index_message_copy_header(struct index *ix, int64_t from_mailbox, uint32_t from_uid,
                               int64_t to_mailbox, uint32_t to_uid)
 {
-	sqlite3_stmt *st = prepare(ix, "UPDATE message SET header = (SELECT header FROM message"
-	                               " WHERE mailbox_id = ? AND uid = ?)"
+	sqlite3_stmt *st = prepare(ix, "INSERT OR REPLACE INTO message_header(mailbox_id, uid, header)"
+	                               " SELECT ?, ?, header FROM message_header"
 	                               " WHERE mailbox_id = ? AND uid = ?");
 	if (!st)
 		return -1;
-	sqlite3_bind_int64(st, 1, from_mailbox);
-	sqlite3_bind_int64(st, 2, from_uid);
-	sqlite3_bind_int64(st, 3, to_mailbox);
-	sqlite3_bind_int64(st, 4, to_uid);
+	sqlite3_bind_int64(st, 1, to_mailbox);
+	sqlite3_bind_int64(st, 2, to_uid);
+	sqlite3_bind_int64(st, 3, from_mailbox);
+	sqlite3_bind_int64(st, 4, from_uid);
 	return run(ix, st);
 }
 
@@ -671,7 +683,7 @@ int index_message_header(struct index *ix, int64_t mailbox_id, uint32_t uid, cha
                          size_t *len)
 {
 	sqlite3_stmt *st =
-	    prepare(ix, "SELECT header FROM message WHERE mailbox_id = ? AND uid = ?");
+	    prepare(ix, "SELECT header FROM message_header WHERE mailbox_id = ? AND uid = ?");
 	if (!st)
 		return -1;
 	sqlite3_bind_int64(st, 1, mailbox_id);
