@@ -20,7 +20,7 @@ enum state { NOT_YET, LOADED, FAILED };
 struct search_cache {
 	int fd;
 	uint64_t size;
-	enum state file, header, body, date;
+	enum state file, raw_state, header, body, date;
 	char *raw; /* the raw header */
 	size_t raw_len;
 	struct search_header hdr;
@@ -109,17 +109,32 @@ static void read_header(struct search_cache *c)
 	c->raw[c->raw_len] = '\0';
 }
 
-const struct search_header *search_cache_header(struct search_cache *c, const struct search_msg *m)
+bool search_cache_raw(struct search_cache *c, const struct search_msg *m, const char **raw,
+                      size_t *len)
 {
-	if (c->header == NOT_YET) {
-		c->header = FAILED;
+	if (c->raw_state == NOT_YET) {
+		c->raw_state = FAILED;
 		/* the index's copy first: header keys then open no file */
 		if (m->load_header && m->load_header(m->arg, &c->raw, &c->raw_len) == 0) {
-			search_header_add(&c->hdr, c->raw, c->raw_len);
-			c->header = LOADED;
+			c->raw_state = LOADED;
 		} else if (open_file(c, m)) {
 			read_header(c);
-			search_header_add(&c->hdr, c->raw, c->raw_len);
+			c->raw_state = LOADED;
+		}
+	}
+	*raw = c->raw;
+	*len = c->raw_len;
+	return c->raw_state == LOADED;
+}
+
+const struct search_header *search_cache_header(struct search_cache *c, const struct search_msg *m)
+{
+	const char *raw;
+	size_t len;
+	if (c->header == NOT_YET) {
+		c->header = FAILED;
+		if (search_cache_raw(c, m, &raw, &len)) {
+			search_header_add(&c->hdr, raw, len);
 			c->header = LOADED;
 		}
 	}

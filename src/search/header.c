@@ -129,3 +129,33 @@ void search_header_free(struct search_header *hdr)
 	free(hdr->fields);
 	memset(hdr, 0, sizeof *hdr);
 }
+
+bool search_header_field_match(const char *h, size_t len, const char *name, const char *needle,
+                               bool (*match)(const char *hay, size_t hay_len, const char *needle))
+{
+	const char *p = h, *end = h + len;
+	size_t nlen = strlen(name);
+	struct rawfield f;
+	struct sbuf tmp = {0}, decoded = {0}, folded = {0};
+	bool found = false;
+
+	while (!found && next_field(&p, end, &f)) {
+		if (f.name_len != nlen || strncasecmp(f.name, name, nlen) != 0)
+			continue;
+		if (!needle[0]) {
+			found = true;
+			break;
+		}
+		sbuf_reset(&tmp);
+		sbuf_reset(&decoded);
+		sbuf_reset(&folded);
+		unfold(&f, &tmp);
+		search_rfc2047_decode(tmp.s, tmp.len, &decoded);
+		search_fold(&folded, decoded.s ? decoded.s : "", decoded.len);
+		found = match(folded.s ? folded.s : "", folded.len, needle);
+	}
+	sbuf_free(&tmp);
+	sbuf_free(&decoded);
+	sbuf_free(&folded);
+	return found;
+}

@@ -126,19 +126,11 @@ static bool contains(const char *hay, size_t hay_len, const char *needle)
 static bool match_header(const struct search_node *n, const struct search_msg *m,
                          struct search_cache *c)
 {
-	const struct search_header *h = search_cache_header(c, m);
-	size_t flen = strlen(n->field);
+	const char *raw;
+	size_t len;
 
-	if (!h)
-		return false;
-	for (size_t i = 0; i < h->nfields; i++) {
-		const struct search_field *f = &h->fields[i];
-
-		if (f->name_len == flen && strncasecmp(h->text.s + f->name, n->field, flen) == 0 &&
-		    contains(h->text.s + f->value, f->value_len, n->str))
-			return true;
-	}
-	return false;
+	return search_cache_raw(c, m, &raw, &len) &&
+	       search_header_field_match(raw, len, n->field, n->str, contains);
 }
 
 static bool match_body(const struct search_node *n, const struct search_msg *m,

@@ -50,6 +50,11 @@ void search_header_add(struct search_header *hdr, const char *h, size_t len);
  * malloc'd string, or NULL. */
 char *search_header_raw(const char *h, size_t len, const char *name);
 void search_header_free(struct search_header *hdr);
+/* Whether a field called name (case-insensitive) holds needle once decoded;
+ * only those fields are unfolded and decoded. An empty needle asks whether
+ * such a field exists. match is the evaluator's folded substring test. */
+bool search_header_field_match(const char *h, size_t len, const char *name, const char *needle,
+                               bool (*match)(const char *hay, size_t hay_len, const char *needle));
 
 /* body.c: appends the decoded, folded text of the message in fd (text parts,
  * and the headers of encapsulated messages), at most SEARCH_MAX_BODY bytes. */
@@ -64,6 +69,9 @@ int64_t search_days_from_civil(int64_t y, unsigned m, unsigned d);
 /* cache.c: the parts of a message the evaluator needs, loaded on first use.
  * NULL (or false) when the message file cannot be opened or read. */
 const struct search_header *search_cache_header(struct search_cache *c, const struct search_msg *m);
+/* The raw header block only (HEADER keys decode just the fields they name). */
+bool search_cache_raw(struct search_cache *c, const struct search_msg *m, const char **raw,
+                      size_t *len);
 const struct sbuf *search_cache_body(struct search_cache *c, const struct search_msg *m);
 bool search_cache_sent_day(struct search_cache *c, const struct search_msg *m, int64_t *day);
 
