@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "imap/cmd.h"
+#include "imap/seqset.h"
 #include "mime/header.h"
 #include "util/date.h"
 
@@ -168,20 +169,6 @@ void cmd_expunge(struct session *s, struct imap_command *c)
 	sess_store_error(s, rc, "EXPUNGE");
 }
 
-/* A UID list as a compact uid-set ("4:6,9"), for COPYUID (RFC 4315 3). */
-static void uid_set(struct sbuf *b, const uint32_t *u, size_t n)
-{
-	for (size_t i = 0; i < n;) {
-		size_t j = i;
-		while (j + 1 < n && u[j + 1] == u[j] + 1)
-			j++;
-		sbuf_printf(b, i ? ",%u" : "%u", u[i]);
-		if (j > i)
-			sbuf_printf(b, ":%u", u[j]);
-		i = j + 1;
-	}
-}
-
 static void copy_or_move(struct session *s, struct imap_command *c, bool move)
 {
 	if (c->nargs != 2) {
@@ -208,9 +195,9 @@ static void copy_or_move(struct session *s, struct imap_command *c, bool move)
 		enum store_rc rc = view_copy(s->view, idx, n, dest, move, &uidvalidity, dst);
 		struct sbuf code = {0};
 		sbuf_printf(&code, "COPYUID %u ", uidvalidity);
-		uid_set(&code, src, n);
+		seqset_format(&code, src, n);
 		sbuf_addc(&code, ' ');
-		uid_set(&code, dst, n);
+		seqset_format(&code, dst, n);
 		if (rc == STORE_NONEXISTENT)
 			sess_tagged(s, "NO", "[TRYCREATE] No such mailbox");
 		else if (rc != STORE_OK)

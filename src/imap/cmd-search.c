@@ -7,6 +7,7 @@
 
 #include "imap/cmd.h"
 #include "imap/search-parse.h"
+#include "imap/seqset.h"
 #include "search/search.h"
 
 #define SEARCH_MAX_DEPTH 32
@@ -122,20 +123,6 @@ static uint32_t hit_value(const struct session *s, size_t idx)
 	return s->uid_cmd ? s->view->msgs[idx].uid : (uint32_t)idx + 1;
 }
 
-/* A compact sequence set of ascending values ("2:4,9"). */
-static void compact_set(const struct session *s, struct sbuf *b, const size_t *hits, size_t n)
-{
-	for (size_t i = 0; i < n;) {
-		size_t j = i;
-		while (j + 1 < n && hit_value(s, hits[j + 1]) == hit_value(s, hits[j]) + 1)
-			j++;
-		sbuf_printf(b, i ? ",%u" : "%u", hit_value(s, hits[i]));
-		if (j > i)
-			sbuf_printf(b, ":%u", hit_value(s, hits[j]));
-		i = j + 1;
-	}
-}
-
 static void answer_esearch(struct session *s, struct imap_command *c, unsigned ret,
                            const size_t *hits, size_t n)
 {
@@ -148,8 +135,12 @@ static void answer_esearch(struct session *s, struct imap_command *c, unsigned r
 	if (ret & RET_COUNT)
 		sbuf_printf(&b, " COUNT %zu", n);
 	if (ret & RET_ALL && n) {
+		uint32_t *v = xmalloc(n * sizeof *v);
+		for (size_t i = 0; i < n; i++)
+			v[i] = hit_value(s, hits[i]);
 		sbuf_adds(&b, " ALL ");
-		compact_set(s, &b, hits, n);
+		seqset_format(&b, v, n);
+		free(v);
 	}
 	sbuf_adds(&b, "\r\n");
 	sess_write(s, &b);

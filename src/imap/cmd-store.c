@@ -19,20 +19,6 @@ static bool store_op(const char *s, enum flag_op *op, bool *silent)
 	return true;
 }
 
-static void report_flags(struct session *s, const size_t *idx, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		struct sbuf b = {0};
-		sbuf_printf(&b, "* %zu FETCH (FLAGS ", idx[i] + 1);
-		sess_flags(s, &b, idx[i]);
-		if (s->uid_cmd)
-			sbuf_printf(&b, " UID %u", s->view->msgs[idx[i]].uid);
-		sbuf_adds(&b, ")\r\n");
-		sess_write(s, &b);
-		sbuf_free(&b);
-	}
-}
-
 void cmd_store(struct session *s, struct imap_command *c)
 {
 	enum flag_op op;
@@ -64,8 +50,8 @@ void cmd_store(struct session *s, struct imap_command *c)
 	}
 	bool *changed = xcalloc(n ? n : 1, sizeof *changed);
 	enum store_rc rc = view_store(s->view, idx, n, op, flags, kw, nkw, changed);
-	if (rc == STORE_OK && !silent)
-		report_flags(s, idx, n);
+	for (size_t i = 0; rc == STORE_OK && !silent && i < n; i++)
+		sess_fetch_flags(s, idx[i]);
 	free(changed);
 	free(idx);
 	sess_store_error(s, rc, "STORE");

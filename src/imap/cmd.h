@@ -72,6 +72,8 @@ char *sess_mailbox_arg(struct session *s, const struct imap_arg *a);
 bool sess_msgset(struct session *s, const struct imap_arg *a, bool uid, size_t **idx, size_t *n);
 /* The FLAGS list of the message at view position i, "(...)", into b. */
 void sess_flags(struct session *s, struct sbuf *b, size_t i);
+/* "* n FETCH (FLAGS (...))" for view position i, with UID n for UID commands. */
+void sess_fetch_flags(struct session *s, size_t i);
 /* The untagged FLAGS and PERMANENTFLAGS of the selected mailbox. */
 void sess_flags_list(struct session *s);
 

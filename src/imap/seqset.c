@@ -1,5 +1,7 @@
 #include "imap/seqset.h"
 
+#include "util/str.h"
+
 #include <stdlib.h>
 
 /* seq-number = nz-number / "*"; nz-number = digit-nz *DIGIT, at most
@@ -133,4 +135,17 @@ void seqset_free(struct seqset *set)
 	free(set->r);
 	set->r = NULL;
 	set->n = 0;
+}
+
+void seqset_format(struct sbuf *b, const uint32_t *v, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+		while (j + 1 < n && v[j + 1] == v[j] + 1)
+			j++;
+		sbuf_printf(b, i ? ",%u" : "%u", v[i]);
+		if (j > i)
+			sbuf_printf(b, ":%u", v[j]);
+		i = j + 1;
+	}
 }

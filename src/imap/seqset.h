@@ -24,6 +24,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct sbuf;
+
 #define SEQ_STAR UINT32_MAX /* '*' before resolution */
 
 struct seqrange {
@@ -53,6 +55,10 @@ bool seqset_contains(const struct seqset *set, uint32_t n);
 
 /* After seqset_resolve: the largest member, or 0 for an empty set. */
 uint32_t seqset_max(const struct seqset *set);
+
+/* Appends ascending values v[0..n) as a compact set, runs as ranges
+ * ("2:4,9"): COPYUID's uid-sets (RFC 4315 3), ESEARCH's ALL (RFC 4731). */
+void seqset_format(struct sbuf *b, const uint32_t *v, size_t n);
 
 /* Frees set->r and leaves the set empty; safe on an empty set. */
 void seqset_free(struct seqset *set);

@@ -112,16 +112,8 @@ void sess_sync(struct session *s)
 		sess_untagged(s, "%zu EXISTS", s->view->n);
 		sess_untagged(s, "%u RECENT", ch.recent);
 	}
-	for (size_t i = 0; i < ch.nflags_changed; i++) {
-		struct sbuf b = {0};
-		sbuf_printf(&b, "* %u FETCH (FLAGS ", ch.flags_changed[i]);
-		sess_flags(s, &b, ch.flags_changed[i] - 1);
-		if (s->uid_cmd)
-			sbuf_printf(&b, " UID %u", s->view->msgs[ch.flags_changed[i] - 1].uid);
-		sbuf_adds(&b, ")\r\n");
-		sess_write(s, &b);
-		sbuf_free(&b);
-	}
+	for (size_t i = 0; i < ch.nflags_changed; i++)
+		sess_fetch_flags(s, ch.flags_changed[i] - 1);
 	view_changes_free(&ch);
 }
 
@@ -340,6 +332,18 @@ void sess_flags(struct session *s, struct sbuf *b, size_t i)
 	sbuf_addc(b, ')');
 }
 
+void sess_fetch_flags(struct session *s, size_t i)
+{
+	struct sbuf b = {0};
+	sbuf_printf(&b, "* %zu FETCH (FLAGS ", i + 1);
+	sess_flags(s, &b, i);
+	if (s->uid_cmd) /* a UID command's FETCH responses carry the UID (RFC 9051 6.4.9) */
+		sbuf_printf(&b, " UID %u", s->view->msgs[i].uid);
+	sbuf_adds(&b, ")\r\n");
+	sess_write(s, &b);
+	sbuf_free(&b);
+}
+
 void sess_flags_list(struct session *s)
 {
 	const char *kw = s->view->keywords && s->view->keywords[0] ? s->view->keywords : NULL;
@@ -417,15 +421,6 @@ bool sess_msgset(struct session *s, const struct imap_arg *a, bool uid, size_t *
 	return true;
 }
 
-static const struct {
-	const char *name;
-	uint32_t bit;
-} flag_names[] = {{"\\Seen", FLAG_SEEN},
-                  {"\\Answered", FLAG_ANSWERED},
-                  {"\\Flagged", FLAG_FLAGGED},
-                  {"\\Deleted", FLAG_DELETED},
-                  {"\\Draft", FLAG_DRAFT}};
-
 static bool keyword_valid(const char *k)
 {
 	if (!*k || strlen(k) > 128)
@@ -448,9 +443,9 @@ bool parse_flags(const struct imap_arg *args, size_t n, uint32_t *flags, const c
 		if (f->type != ARG_ATOM)
 			return false;
 		bool sys = false;
-		for (size_t k = 0; k < sizeof flag_names / sizeof *flag_names; k++)
-			if (str_ieq(f->str, flag_names[k].name)) {
-				*flags |= flag_names[k].bit;
+		for (size_t k = 0; k < sizeof system_flags / sizeof *system_flags; k++)
+			if (str_ieq(f->str, system_flags[k].name)) {
+				*flags |= system_flags[k].bit;
 				sys = true;
 			}
 		if (sys)
