@@ -316,15 +316,6 @@ int index_mailbox_claim_recent(struct index *ix, int64_t id, uint32_t *old_recen
 	return run(ix, st);
 }
 
-static bool word_in(const char *words, const char *w)
-{
-	size_t n = strlen(w);
-	for (const char *p = words; (p = strstr(p, w)); p += n)
-		if ((p == words || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
-			return true;
-	return false;
-}
-
 int index_mailbox_add_keywords(struct index *ix, int64_t id, const char *const *kw, size_t n)
 {
 	sqlite3_stmt *st = prepare(ix, "SELECT keywords FROM mailbox WHERE id = ?");
@@ -337,7 +328,7 @@ int index_mailbox_add_keywords(struct index *ix, int64_t id, const char *const *
 	release(st);
 	size_t before = b.len;
 	for (size_t i = 0; i < n; i++) {
-		if (word_in(b.s, kw[i]))
+		if (str_has_word_i(b.s, kw[i]))
 			continue;
 		if (b.len)
 			sbuf_addc(&b, ' ');
@@ -654,8 +645,9 @@ int index_message_set_flags(struct index *ix, int64_t mailbox_id, uint32_t uid, 
 int index_message_set_header(struct index *ix, int64_t mailbox_id, uint32_t uid, const char *hdr,
                              size_t len)
 {
-	sqlite3_stmt *st = prepare(ix, "INSERT OR REPLACE INTO message_header(mailbox_id, uid, header)"
-	                               " VALUES (?, ?, ?)");
+	sqlite3_stmt *st =
+	    prepare(ix, "INSERT OR REPLACE INTO message_header(mailbox_id, uid, header)"
+	                " VALUES (?, ?, ?)");
 	if (!st)
 		return -1;
 	sqlite3_bind_int64(st, 1, mailbox_id);
@@ -667,9 +659,10 @@ int index_message_set_header(struct index *ix, int64_t mailbox_id, uint32_t uid,
 int index_message_copy_header(struct index *ix, int64_t from_mailbox, uint32_t from_uid,
                               int64_t to_mailbox, uint32_t to_uid)
 {
-	sqlite3_stmt *st = prepare(ix, "INSERT OR REPLACE INTO message_header(mailbox_id, uid, header)"
-	                               " SELECT ?, ?, header FROM message_header"
-	                               " WHERE mailbox_id = ? AND uid = ?");
+	sqlite3_stmt *st =
+	    prepare(ix, "INSERT OR REPLACE INTO message_header(mailbox_id, uid, header)"
+	                " SELECT ?, ?, header FROM message_header"
+	                " WHERE mailbox_id = ? AND uid = ?");
 	if (!st)
 		return -1;
 	sqlite3_bind_int64(st, 1, to_mailbox);

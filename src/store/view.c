@@ -326,15 +326,6 @@ void view_cache_flush(struct view *v)
 
 /* ---- STORE ---- */
 
-static bool has_word(const char *words, const char *w)
-{
-	size_t n = strlen(w);
-	for (const char *p = words; (p = strcasestr(p, w)); p += n)
-		if ((p == words || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
-			return true;
-	return false;
-}
-
 /* The keyword list after op; keywords compare case-insensitively (RFC 9051 2.3.2). */
 static char *apply_keywords(const char *cur, enum flag_op op, const char *const *kw, size_t nkw)
 {
@@ -352,7 +343,7 @@ static char *apply_keywords(const char *cur, enum flag_op op, const char *const 
 		free(copy);
 	}
 	for (size_t i = 0; op != FLAG_OP_REMOVE && i < nkw; i++)
-		if (!has_word(b.s, kw[i]))
+		if (!str_has_word_i(b.s, kw[i]))
 			sbuf_printf(&b, "%s%s", b.len ? " " : "", kw[i]);
 	return sbuf_take(&b);
 }

@@ -137,6 +137,15 @@ bool str_has_prefix_i(const char *s, const char *prefix)
 	return strncasecmp(s, prefix, strlen(prefix)) == 0;
 }
 
+bool str_has_word_i(const char *words, const char *w)
+{
+	size_t n = strlen(w);
+	for (const char *p = words; n && (p = strcasestr(p, w)); p += n)
+		if ((p == words || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
+			return true;
+	return false;
+}
+
 void str_upper(char *s)
 {
 	for (; *s; s++)

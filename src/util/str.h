@@ -45,6 +45,9 @@ void sbuf_free(struct sbuf *b);
 bool str_ieq(const char *a, const char *b);
 bool str_has_prefix_i(const char *s, const char *prefix);
 void str_upper(char *s);
+/* Whether the space-separated list words holds w, ignoring ASCII case (IMAP
+ * keywords compare that way, RFC 9051 2.3.2). */
+bool str_has_word_i(const char *words, const char *w);
 /* Parses a decimal number without sign or leading '+'; false on overflow of max. */
 bool str_to_u64(const char *s, size_t len, uint64_t max, uint64_t *out);
 
