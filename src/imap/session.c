@@ -99,7 +99,6 @@ void sess_tagged(struct session *s, const char *status, const char *fmt, ...)
 void sess_sync(struct session *s)
 {
 	struct view_changes ch;
-	size_t before = s->view->n;
 	if (view_sync(s->view, s->expunge_ok, &ch) != STORE_OK) {
 		log_warn("session %s: cannot sync %s", s->user, s->view->name);
 		return;
@@ -108,7 +107,7 @@ void sess_sync(struct session *s)
 		sess_untagged(s, "%u EXPUNGE", ch.expunged[i]);
 	if (ch.keywords_changed)
 		sess_flags_list(s);
-	if (ch.exists_changed || s->view->n != before - ch.nexpunged) {
+	if (ch.exists_changed) { /* the view grows only by new messages */
 		sess_untagged(s, "%zu EXISTS", s->view->n);
 		sess_untagged(s, "%u RECENT", ch.recent);
 	}
