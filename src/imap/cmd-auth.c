@@ -8,6 +8,7 @@
 #include "auth/sasl.h"
 #include "imap/cmd.h"
 #include "imap/response.h"
+#include "store/pool.h"
 #include "util/log.h"
 
 #include <event2/buffer.h>
@@ -16,7 +17,7 @@ const char *capabilities(const struct session *s)
 {
 	static char buf[512];
 	snprintf(buf, sizeof buf,
-	         "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE %s"
+	         "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE %s"
 	         "NAMESPACE UNSELECT UIDPLUS MOVE BINARY ESEARCH SEARCHRES CHILDREN LIST-EXTENDED "
 	         "LIST-STATUS "
 	         "SPECIAL-USE STATUS=SIZE "
@@ -70,7 +71,7 @@ static void try_login(struct session *s, const char *user, const char *password,
 		sess_tagged(s, "NO", "[AUTHENTICATIONFAILED] Authentication failed");
 		return;
 	}
-	enum store_rc rc = store_open(s->cfg->data_dir, user, &s->cfg->store, &s->store);
+	enum store_rc rc = store_pool_open(s->cfg->pool, user, &s->store);
 	if (rc != STORE_OK) {
 		sess_tagged(s, "NO", "[UNAVAILABLE] Cannot open your mailboxes now; try later");
 		return;
@@ -128,7 +129,7 @@ void cmd_authenticate(struct session *s, struct imap_command *c)
 	free(s->sasl_tag);
 	s->sasl_tag = xstrdup(c->tag);
 	parser_want_line(s->parser);
-	evbuffer_add_printf(s->out, "+ \r\n");
+	sess_continue(s, "");
 }
 
 void auth_sasl_response(struct session *s, const char *line)

@@ -33,6 +33,8 @@ struct session {
 	bool expunge_ok;       /* EXPUNGE responses may go with this command's answer */
 	uint32_t *saved;       /* SEARCHRES "$": the saved UIDs, ascending (RFC 5182) */
 	size_t nsaved;
+	char *idle_tag;            /* in IDLE: its tag, until DONE */
+	struct store_watch *watch; /* in IDLE with a mailbox selected */
 };
 
 typedef void cmd_handler(struct session *s, struct imap_command *c);
@@ -54,6 +56,8 @@ void sess_untagged(struct session *s, const char *fmt, ...) __attribute__((forma
 void sess_tagged(struct session *s, const char *status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void sess_write(struct session *s, const struct sbuf *b);
+/* A continuation request, "+ text". */
+void sess_continue(struct session *s, const char *text);
 /* Brings the selected mailbox's view up to date and reports what changed. */
 void sess_sync(struct session *s);
 void sess_unselect(struct session *s);
@@ -93,7 +97,7 @@ cmd_handler cmd_capability, cmd_noop, cmd_logout, cmd_login, cmd_authenticate, c
 cmd_handler cmd_select, cmd_examine, cmd_create, cmd_delete, cmd_rename, cmd_subscribe,
     cmd_unsubscribe, cmd_list, cmd_lsub, cmd_status;
 cmd_handler cmd_append, cmd_check, cmd_close, cmd_unselect, cmd_expunge, cmd_copy, cmd_move;
-cmd_handler cmd_fetch, cmd_store, cmd_search;
+cmd_handler cmd_fetch, cmd_store, cmd_search, cmd_idle;
 
 /* A FETCH in progress goes on (after its output drained); false when done. */
 bool fetch_resume(struct session *s);
@@ -101,5 +105,7 @@ void fetch_job_free(struct fetch_job *job);
 
 /* AUTHENTICATE's continuation line arrived. */
 void auth_sasl_response(struct session *s, const char *line);
+/* A line arrived while idling: DONE, or a mistake that ends IDLE too. */
+void idle_line(struct session *s, const char *line);
 
 #endif

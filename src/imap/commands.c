@@ -38,6 +38,7 @@ static const struct command_def commands[] = {
     {"SEARCH", STATE_SELECTED, cmd_search, true, true},
     {"COPY", STATE_SELECTED, cmd_copy, true, false},
     {"MOVE", STATE_SELECTED, cmd_move, true, false}, /* RFC 6851 */
+    {"IDLE", AUTHED, cmd_idle, false, false},        /* RFC 2177 */
 };
 
 const struct command_def *command_find(const char *name)

@@ -9,6 +9,7 @@
 #include "imap/cmd.h"
 #include "imap/response.h"
 #include "imap/seqset.h"
+#include "store/pool.h"
 #include "util/log.h"
 #include "util/mutf7.h"
 
@@ -48,6 +49,8 @@ void session_free(struct session *s)
 	/* The parser may hold a literal file in the store's tmp/: free it first. */
 	parser_free(s->parser);
 	fetch_job_free(s->job);
+	store_unwatch(s->watch);
+	free(s->idle_tag);
 	view_close(s->view);
 	store_close(s->store);
 	free(s->user);
@@ -82,6 +85,11 @@ void sess_untagged(struct session *s, const char *fmt, ...)
 void sess_write(struct session *s, const struct sbuf *b)
 {
 	evbuffer_add(s->out, b->s, b->len);
+}
+
+void sess_continue(struct session *s, const char *text)
+{
+	evbuffer_add_printf(s->out, "+ %s\r\n", text);
 }
 
 void sess_tagged(struct session *s, const char *status, const char *fmt, ...)
@@ -219,7 +227,10 @@ enum session_status session_feed(struct session *s, struct evbuffer *in)
 			imap_command_free(cmd);
 			break;
 		case PARSE_LINE:
-			auth_sasl_response(s, line);
+			if (s->idle_tag)
+				idle_line(s, line);
+			else
+				auth_sasl_response(s, line);
 			break;
 		case PARSE_ERROR:
 			parse_error(s);
@@ -252,7 +263,15 @@ unsigned session_timeout(const struct session *s)
 
 void session_timed_out(struct session *s)
 {
-	evbuffer_add_printf(s->out, "* BYE Autologout; idle for too long\r\n");
+	/* RFC 2177 advises clients to renew IDLE within 29 minutes, because
+	 * the inactivity timer (at least 30, RFC 9051 5.4) runs during IDLE too. */
+	if (s->idle_tag)
+		evbuffer_add_printf(s->out,
+		                    "* BYE IDLE ran for %u minutes without DONE; "
+		                    "reissue IDLE at least every 29 minutes\r\n",
+		                    (s->cfg->idle_timeout + 59) / 60);
+	else
+		evbuffer_add_printf(s->out, "* BYE Autologout; idle for too long\r\n");
 	s->closing = true;
 	s->state = STATE_LOGOUT;
 }
@@ -263,7 +282,7 @@ enum session_status session_start(struct session *s, const char *preauth_user)
 		sess_untagged(s, "OK [CAPABILITY %s] Gannet ready", capabilities(s));
 		return SESSION_CONTINUE;
 	}
-	enum store_rc rc = store_open(s->cfg->data_dir, preauth_user, &s->cfg->store, &s->store);
+	enum store_rc rc = store_pool_open(s->cfg->pool, preauth_user, &s->store);
 	if (rc != STORE_OK) {
 		sess_untagged(s, "BYE [UNAVAILABLE] Cannot open the mailboxes of %s", preauth_user);
 		s->closing = true;

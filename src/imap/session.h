@@ -16,8 +16,11 @@
 
 struct evbuffer;
 
+struct store_pool;
+
 struct session_config {
 	const char *data_dir;
+	struct store_pool *pool; /* the process's shared stores and watcher */
 	char *passwd_path;
 	struct parser_limits parser;
 	struct store_limits store;

@@ -17,13 +17,16 @@
 #include <unistd.h>
 
 #include "net/conn.h"
+#include "store/pool.h"
 #include "util/log.h"
 #include "util/str.h"
 
-/* One worker's context: its loop and its live connections. */
+/* One worker's context: its loop, its shared stores and change watcher, and
+ * its live connections. */
 struct worker {
 	struct event_base *base;
-	const struct session_config *cfg;
+	struct session_config cfg; /* the master's, with this worker's pool */
+	struct event *changes;     /* the pool's watcher is readable */
 	struct conn **conns;
 	size_t n, cap;
 };
@@ -67,7 +70,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	if (w->n == w->cap)
 		w->conns =
 		    xrealloc(w->conns, (w->cap = w->cap ? w->cap * 2 : 64) * sizeof *w->conns);
-	struct conn *c = conn_new(w->base, fd, fd, peer, w->cfg, NULL, worker_forget, w);
+	struct conn *c = conn_new(w->base, fd, fd, peer, &w->cfg, NULL, worker_forget, w);
 	w->conns[w->n++] = c;
 	log_debug("connect from %s", peer);
 }
@@ -78,12 +81,31 @@ static void on_stop(evutil_socket_t sig, short what, void *arg)
 	event_base_loopbreak(w->base);
 }
 
+static void on_changes(evutil_socket_t fd, short what, void *arg)
+{
+	store_pool_dispatch(arg);
+}
+
+/* Each process watches with its own descriptor: an inotify event is read
+ * by one reader only. */
+static struct event *watch_changes(struct event_base *base, struct store_pool *pool)
+{
+	if (store_pool_fd(pool) < 0)
+		return NULL;
+	struct event *ev =
+	    event_new(base, store_pool_fd(pool), EV_READ | EV_PERSIST, on_changes, pool);
+	event_add(ev, NULL);
+	return ev;
+}
+
 static int worker_main(int lfd, const struct session_config *cfg)
 {
-	struct worker w = {.cfg = cfg};
+	struct worker w = {.cfg = *cfg};
 	w.base = event_base_new();
 	if (!w.base)
 		return 1;
+	w.cfg.pool = store_pool_new(cfg->data_dir, &cfg->store);
+	w.changes = watch_changes(w.base, w.cfg.pool);
 	struct evconnlistener *l =
 	    evconnlistener_new(w.base, on_accept, &w, LEV_OPT_CLOSE_ON_EXEC, -1, lfd);
 	struct event *term = evsignal_new(w.base, SIGTERM, on_stop, &w);
@@ -96,6 +118,9 @@ static int worker_main(int lfd, const struct session_config *cfg)
 	while (w.n > 0)
 		conn_shutdown(w.conns[w.n - 1]); /* removes itself from the list */
 	free(w.conns);
+	if (w.changes)
+		event_free(w.changes);
+	store_pool_free(w.cfg.pool);
 	event_free(term);
 	event_free(intr);
 	event_base_free(w.base);
@@ -234,8 +259,16 @@ int server_run_stdio(const struct session_config *cfg, const char *user)
 	signal(SIGPIPE, SIG_IGN);
 	bool closed = false;
 	int in = dup(0), out = dup(1);
-	conn_new(base, in, out, "stdio", cfg, user, on_stdio_closed, &closed);
-	event_base_dispatch(base);
+	struct session_config scfg = *cfg;
+	scfg.pool = store_pool_new(cfg->data_dir, &cfg->store);
+	struct event *changes = watch_changes(base, scfg.pool);
+	conn_new(base, in, out, "stdio", &scfg, user, on_stdio_closed, &closed);
+	/* The loop ends when the connection closed, or with the watcher alone. */
+	while (!closed && event_base_loop(base, EVLOOP_ONCE) == 0)
+		;
+	if (changes)
+		event_free(changes);
+	store_pool_free(scfg.pool);
 	event_base_free(base);
 	return closed ? 0 : 1;
 }

@@ -19,6 +19,9 @@ struct index {
 		sqlite3_stmt *st;
 	} cache[STMT_CACHE];
 	size_t ncache;
+	bool changed; /* this transaction changed a mailbox's messages or flags */
+	index_change_fn *on_change;
+	void *change_arg;
 };
 
 static const char *schema =
@@ -118,13 +121,25 @@ int index_begin(struct index *ix)
 
 int index_commit(struct index *ix)
 {
-	return exec(ix, "COMMIT");
+	int rc = exec(ix, "COMMIT");
+	bool changed = ix->changed && rc == 0;
+	ix->changed = false;
+	if (changed && ix->on_change)
+		ix->on_change(ix->change_arg);
+	return rc;
 }
 
 void index_rollback(struct index *ix)
 {
+	ix->changed = false;
 	if (!sqlite3_get_autocommit(ix->db))
 		exec(ix, "ROLLBACK");
+}
+
+void index_set_change_hook(struct index *ix, index_change_fn *fn, void *arg)
+{
+	ix->on_change = fn;
+	ix->change_arg = arg;
 }
 
 static sqlite3_stmt *prepare(struct index *ix, const char *sql)
@@ -385,6 +400,7 @@ int index_message_add(struct index *ix, int64_t mailbox_id, const char *filename
 	}
 	int64_t u = sqlite3_column_int64(st, 0), modseq = sqlite3_column_int64(st, 1);
 	release(st);
+	ix->changed = true;
 	if (u <= 0 || u >= UINT32_MAX)
 		return -1; /* UIDs exhausted: the mailbox needs a new UIDVALIDITY */
 	st = prepare(ix, "INSERT INTO message(mailbox_id, uid, filename, flags, keywords, modseq,"
@@ -438,6 +454,7 @@ static int expunge_row(struct index *ix, int64_t mailbox_id, uint32_t uid, const
 	release(st);
 	if (modseq < 0)
 		return -1;
+	ix->changed = true;
 	st = prepare(ix, "DELETE FROM message WHERE mailbox_id = ? AND uid = ?");
 	if (!st)
 		return -1;
@@ -624,6 +641,7 @@ int index_mailbox_next_modseq(struct index *ix, int64_t mailbox_id, uint64_t *mo
 	if (rc == SQLITE_ROW)
 		*modseq = (uint64_t)sqlite3_column_int64(st, 0);
 	release(st);
+	ix->changed |= rc == SQLITE_ROW;
 	return rc == SQLITE_ROW ? 0 : -1;
 }
 

@@ -48,6 +48,12 @@ int index_begin(struct index *ix);
 int index_commit(struct index *ix);
 void index_rollback(struct index *ix);
 
+/* Called after each commit of a transaction that changed a mailbox's
+ * messages, flags or MODSEQ (not after cache or \Recent writes), so other
+ * processes can be told. */
+typedef void index_change_fn(void *arg);
+void index_set_change_hook(struct index *ix, index_change_fn *fn, void *arg);
+
 /* 0 found, 1 no such mailbox, -1 error. Free with index_mailbox_clear. */
 int index_mailbox_get(struct index *ix, const char *name, struct ix_mailbox *out);
 void index_mailbox_clear(struct ix_mailbox *mb);

@@ -10,9 +10,15 @@
 struct store {
 	char *user;
 	char *maildir; /* root of the Maildir++ tree, INBOX */
+	char *changes; /* written after each change, for watchers (pool.h) */
 	struct index *ix;
 	struct store_limits lim;
+	struct store_pool *pool; /* NULL: not shared */
+	unsigned refs;           /* sessions sharing it, when pooled */
 };
+
+/* Drops one reference to a pooled store; true when it was the last. */
+bool store_pool_release(struct store *s);
 
 /* Looks a mailbox up and syncs it with its files, in one transaction. */
 enum store_rc mailbox_fresh(struct store *s, const char *name, struct ix_mailbox *mb);

@@ -497,6 +497,11 @@ char *maildir_cur_path(const char *dir, const char *name)
 	return dir ? xasprintf("%s/cur/%s", dir, name) : NULL;
 }
 
+char *maildir_sub(const char *dir, const char *sub)
+{
+	return dir ? xasprintf("%s/%s", dir, sub) : NULL;
+}
+
 int maildir_rename(const char *dir_from, const char *name_from, const char *dir_to,
                    const char *name_to)
 {

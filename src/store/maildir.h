@@ -74,6 +74,8 @@ int maildir_read_header(const char *path, size_t cap, char **out, size_t *len);
 /* Opens cur/name for reading. */
 int maildir_open(const char *dir, const char *name, int *fd, uint64_t *size);
 char *maildir_cur_path(const char *dir, const char *name);
+/* dir/sub: "new", "cur" or "tmp". */
+char *maildir_sub(const char *dir, const char *sub);
 
 /* The base of a file name: everything before the ":2," info part. */
 size_t maildir_base_len(const char *name);

@@ -1,6 +1,7 @@
 #include "store/store.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,21 +74,41 @@ static enum store_rc provision(struct store *s)
 	return STORE_OK;
 }
 
+/* Tells watchers in every process (pool.h): any write to the change file
+ * wakes them, and they compare MODSEQs themselves. */
+static void store_changed(void *arg)
+{
+	struct store *s = arg;
+	int fd = open(s->changes, O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
+	if (fd < 0 || pwrite(fd, "x", 1, 0) != 1)
+		log_warn("store: cannot write %s: %s", s->changes, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+}
+
 enum store_rc store_open(const char *data_dir, const char *user, const struct store_limits *lim,
                          struct store **out)
 {
 	struct store *s = xcalloc(1, sizeof *s);
 	s->user = xstrdup(user);
 	s->lim = *lim;
+	s->refs = 1;
 	char *users = xasprintf("%s/users", data_dir);
 	char *home = xasprintf("%s/%s", users, user);
 	char *db = xasprintf("%s/gannet.db", home);
 	s->maildir = xasprintf("%s/Maildir", home);
+	s->changes = xasprintf("%s/changes", home);
 	enum store_rc rc = STORE_ERROR;
-	if (mkdir_p(users) < 0 || mkdir_p(home) < 0 || maildir_create(s->maildir, false) < 0)
+	int fd = -1;
+	if (mkdir_p(users) < 0 || mkdir_p(home) < 0 || maildir_create(s->maildir, false) < 0 ||
+	    (fd = open(s->changes, O_WRONLY | O_CREAT | O_CLOEXEC, 0666)) < 0)
 		log_error("store: cannot create %s: %s", s->maildir, strerror(errno));
 	else if (index_open(db, &s->ix) == 0)
 		rc = provision(s);
+	if (fd >= 0)
+		close(fd);
+	if (s->ix)
+		index_set_change_hook(s->ix, store_changed, s);
 	free(users);
 	free(home);
 	free(db);
@@ -101,9 +122,10 @@ enum store_rc store_open(const char *data_dir, const char *user, const struct st
 
 void store_close(struct store *s)
 {
-	if (!s)
+	if (!s || (s->pool && !store_pool_release(s)))
 		return;
 	index_close(s->ix);
+	free(s->changes);
 	free(s->maildir);
 	free(s->user);
 	free(s);

@@ -152,10 +152,28 @@ static size_t view_apply(struct view *v, const struct ix_message *m, size_t n, b
 	return held;
 }
 
+/* True when neither the index nor the Maildir directories moved since the
+ * view was last synced: the common case after most commands and for most
+ * watch wake-ups, answered without taking the write lock. */
+static bool view_unchanged(struct view *v)
+{
+	struct ix_mailbox mb;
+	int64_t mt[2];
+	if (index_mailbox_get(v->store->ix, v->name, &mb) != 0)
+		return false;
+	bool same = mb.id == v->id && mb.modseq == v->modseq &&
+	            maildir_dir_mtimes(v->dir, mt) == 0 && mt[0] == mb.mtimes[0] &&
+	            mt[1] == mb.mtimes[1];
+	index_mailbox_clear(&mb);
+	return same;
+}
+
 enum store_rc view_sync(struct view *v, bool allow_expunge, struct view_changes *ch)
 {
 	struct ix_mailbox mb;
 	memset(ch, 0, sizeof *ch);
+	if (view_unchanged(v))
+		return STORE_OK;
 	enum store_rc rc = mailbox_fresh(v->store, v->name, &mb);
 	if (rc != STORE_OK)
 		return rc;
