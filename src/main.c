@@ -7,6 +7,7 @@
 
 #include "auth/passwd.h"
 #include "auth/usercmd.h"
+#include "server/deliver.h"
 #include "server/server.h"
 #include "store/store.h"
 #include "util/log.h"
@@ -19,7 +20,8 @@ static void usage(void)
 	      "                    [--auth-fail-delay MS] [--append-limit BYTES] [--debug]\n"
 	      "       gannet imap --preauth USER --data DIR\n"
 	      "       gannet user add|passwd|del NAME --data DIR [--password-stdin]\n"
-	      "       gannet user list --data DIR\n",
+	      "       gannet user list --data DIR\n"
+	      "       gannet deliver USER --data DIR [--mailbox NAME] [--append-limit BYTES]\n",
 	      stderr);
 }
 
@@ -227,6 +229,11 @@ int main(int argc, char **argv)
 		return cmd_serve(argc - 1, argv + 1, true);
 	if (strcmp(cmd, "user") == 0)
 		return cmd_user(argc - 1, argv + 1);
+	if (strcmp(cmd, "deliver") == 0) {
+		struct session_config cfg;
+		defaults(&cfg);
+		return deliver_main(argc - 1, argv + 1, &cfg);
+	}
 	usage();
 	return 2;
 }
