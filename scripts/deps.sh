@@ -1,8 +1,11 @@
 #!/bin/sh
 # Installs the Debian packages Gannet needs to build and test, when any is
 # missing and we are root. Anyone else gets a list of what to install.
+# postfix and swaks are for tests/integration/test_postfix.py, which runs a
+# private Postfix instance; the system one is left unconfigured.
 set -e
-PKGS="gcc make pkg-config libevent-dev libsqlite3-dev libssl-dev libcrypt-dev python3 curl openssl"
+PKGS="gcc make pkg-config libevent-dev libsqlite3-dev libssl-dev libcrypt-dev python3 curl openssl
+postfix swaks"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
@@ -11,6 +14,8 @@ done
 if [ "$(id -u)" = 0 ]; then
 	echo "deps: installing$missing"
 	export DEBIAN_FRONTEND=noninteractive
+	# Without this, installing postfix asks how to configure the system's mail.
+	echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
 	apt-get update -qq >/dev/null
 	apt-get install -y -qq --no-install-recommends $missing >/dev/null
 else
