@@ -18,6 +18,8 @@ static void usage(void)
 	fputs("usage: gannet serve --data DIR --listen HOST:PORT [--foreground] [--workers N]\n"
 	      "                    [--login-timeout SEC] [--idle-timeout SEC]\n"
 	      "                    [--auth-fail-delay MS] [--append-limit BYTES] [--debug]\n"
+	      "                    [--max-connections N] [--max-ip-connections N]\n"
+	      "                    [--max-user-connections N]\n"
 	      "       gannet imap --preauth USER --data DIR\n"
 	      "       gannet user add|passwd|del NAME --data DIR [--password-stdin]\n"
 	      "       gannet user list --data DIR\n"
@@ -64,7 +66,10 @@ enum {
 	OPT_AUTH_DELAY,
 	OPT_APPEND_LIMIT,
 	OPT_PREAUTH,
-	OPT_DEBUG
+	OPT_DEBUG,
+	OPT_MAX_CONN,
+	OPT_MAX_IP_CONN,
+	OPT_MAX_USER_CONN,
 };
 
 static const struct option long_opts[] = {
@@ -78,6 +83,9 @@ static const struct option long_opts[] = {
     {"append-limit", required_argument, NULL, OPT_APPEND_LIMIT},
     {"preauth", required_argument, NULL, OPT_PREAUTH},
     {"debug", no_argument, NULL, OPT_DEBUG},
+    {"max-connections", required_argument, NULL, OPT_MAX_CONN},
+    {"max-ip-connections", required_argument, NULL, OPT_MAX_IP_CONN},
+    {"max-user-connections", required_argument, NULL, OPT_MAX_USER_CONN},
     {NULL, 0, NULL, 0},
 };
 
@@ -94,6 +102,11 @@ static bool parse_options(int argc, char **argv, struct options *o)
 	defaults(&o->server.session);
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	o->server.workers = cores > 0 ? (unsigned)cores : 1;
+	/* A person has a phone, a laptop and a webmail, each with a few
+	 * connections; an office may sit behind one address. */
+	o->server.max_connections = 20000;
+	o->server.max_ip_connections = 1000;
+	o->server.max_user_connections = 100;
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
 		bool ok = true;
@@ -128,6 +141,18 @@ static bool parse_options(int argc, char **argv, struct options *o)
 		case OPT_AUTH_DELAY:
 			ok = parse_num("--auth-fail-delay", optarg, 60000, &v);
 			o->server.session.auth_fail_delay_ms = (unsigned)v;
+			break;
+		case OPT_MAX_CONN:
+			ok = parse_num("--max-connections", optarg, 1000000, &v) && v > 0;
+			o->server.max_connections = (unsigned)v;
+			break;
+		case OPT_MAX_IP_CONN:
+			ok = parse_num("--max-ip-connections", optarg, 1000000, &v) && v > 0;
+			o->server.max_ip_connections = (unsigned)v;
+			break;
+		case OPT_MAX_USER_CONN:
+			ok = parse_num("--max-user-connections", optarg, 1000000, &v) && v > 0;
+			o->server.max_user_connections = (unsigned)v;
 			break;
 		case OPT_APPEND_LIMIT:
 			ok = parse_num("--append-limit", optarg, 1ull << 40, &v) && v > 0;

@@ -71,6 +71,12 @@ static void try_login(struct session *s, const char *user, const char *password,
 		sess_tagged(s, "NO", "[AUTHENTICATIONFAILED] Authentication failed");
 		return;
 	}
+	if (s->cfg->admit_user && !s->cfg->admit_user(s->ctx, user)) {
+		sess_untagged(s, "BYE [LIMIT] Too many connections for %s", user);
+		s->closing = true;
+		sess_tagged(s, "NO", "[LIMIT] Too many connections for %s", user);
+		return;
+	}
 	enum store_rc rc = store_pool_open(s->cfg->pool, user, &s->store);
 	if (rc != STORE_OK) {
 		sess_tagged(s, "NO", "[UNAVAILABLE] Cannot open your mailboxes now; try later");

@@ -56,6 +56,7 @@ struct fetch_job {
 	size_t *idx, n, next;
 	bool *seen_now; /* \Seen set by this FETCH: report FLAGS */
 	bool unknown_cte;
+	bool expunged; /* a message was expunged by someone else: left out */
 };
 
 static void items_free(struct fetch_item *it, size_t n)
@@ -596,9 +597,29 @@ static bool has_item(const struct fetch_job *job, enum item_kind kind)
 	return false;
 }
 
+/* Whether the message is still there for the items asked: FLAGS and UID
+ * come from the view, everything else from the index and the file, which
+ * another session may have expunged since this client was told. */
+static bool still_there(struct msg_ctx *m)
+{
+	bool info = false, file = false;
+	for (size_t i = 0; i < m->job->nitems; i++) {
+		enum item_kind k = m->job->items[i].kind;
+		info |= k != IT_FLAGS && k != IT_UID;
+		file |= k == IT_SECTION || k == IT_BINARY || k == IT_BINARY_SIZE;
+	}
+	return (!info || ctx_info(m)) && (!file || ctx_file(m));
+}
+
 static void fetch_one(struct session *s, struct fetch_job *job, size_t k)
 {
 	struct msg_ctx m = {.s = s, .job = job, .i = job->idx[k], .fd = -1};
+	if (!still_there(&m)) {
+		/* RFC 2180 4.1.2: the others are answered, the command ends NO. */
+		job->expunged = true;
+		ctx_free(&m);
+		return;
+	}
 	struct sbuf b = {0};
 	sbuf_printf(&b, "* %zu FETCH (", m.i + 1);
 	size_t mark = b.len;
@@ -636,7 +657,9 @@ bool fetch_resume(struct session *s)
 	s->cur = &done;
 	s->uid_cmd = job->uid;
 	s->expunge_ok = job->uid; /* RFC 9051 7.5.1 */
-	if (job->unknown_cte)
+	if (job->expunged)
+		sess_store_error(s, STORE_EXPUNGED, "FETCH");
+	else if (job->unknown_cte)
 		sess_tagged(s, "NO", "[UNKNOWN-CTE] Cannot decode a part's transfer encoding");
 	else
 		sess_tagged(s, "OK", "%sFETCH completed", job->uid ? "UID " : "");

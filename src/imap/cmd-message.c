@@ -111,12 +111,8 @@ void cmd_close(struct session *s, struct imap_command *c)
 		return;
 	}
 	/* RFC 9051 6.4.1: \Deleted messages go, with no EXPUNGE responses. */
-	if (!s->view->readonly) {
-		uint32_t *gone;
-		size_t n;
-		if (view_expunge(s->view, NULL, 0, &gone, &n) == STORE_OK)
-			free(gone);
-	}
+	if (!s->view->readonly)
+		(void)view_expunge(s->view, NULL, 0); /* CLOSE succeeds regardless */
 	sess_unselect(s);
 	sess_tagged(s, "OK", "CLOSE completed");
 }
@@ -129,12 +125,6 @@ void cmd_unselect(struct session *s, struct imap_command *c)
 	}
 	sess_unselect(s);
 	sess_tagged(s, "OK", "UNSELECT completed");
-}
-
-static void report_expunged(struct session *s, const uint32_t *seqs, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		sess_untagged(s, "%u EXPUNGE", seqs[i]);
 }
 
 void cmd_expunge(struct session *s, struct imap_command *c)
@@ -158,14 +148,11 @@ void cmd_expunge(struct session *s, struct imap_command *c)
 		for (size_t i = 0; i < n; i++)
 			uids[i] = s->view->msgs[idx[i]].uid;
 	}
-	uint32_t *gone;
-	size_t ngone;
-	enum store_rc rc = view_expunge(s->view, uids, s->uid_cmd ? n : 0, &gone, &ngone);
-	if (rc == STORE_OK)
-		report_expunged(s, gone, ngone);
-	free(gone);
+	enum store_rc rc = view_expunge(s->view, uids, s->uid_cmd ? n : 0);
 	free(uids);
 	free(idx);
+	/* The EXPUNGE responses, with whatever else changed meanwhile, go out
+	 * with the tagged answer (sess_sync). */
 	sess_store_error(s, rc, "EXPUNGE");
 }
 
@@ -188,8 +175,8 @@ static void copy_or_move(struct session *s, struct imap_command *c, bool move)
 	} else if (n == 0) {
 		sess_tagged(s, "OK", "%s completed; no messages", c->name);
 	} else {
-		uint32_t uidvalidity, *dst = xmalloc(n * sizeof *dst),
-		                      *src = xmalloc(n * sizeof *src);
+		uint32_t uidvalidity = 0, *dst = xmalloc(n * sizeof *dst),
+		         *src = xmalloc(n * sizeof *src);
 		for (size_t i = 0; i < n; i++)
 			src[i] = s->view->msgs[idx[i]].uid;
 		enum store_rc rc = view_copy(s->view, idx, n, dest, move, &uidvalidity, dst);

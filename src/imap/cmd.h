@@ -17,6 +17,7 @@ struct session {
 	const struct session_config *cfg;
 	struct evbuffer *out;
 	char *peer;
+	void *ctx; /* for cfg->admit_user */
 	enum session_state state;
 	struct imap_parser *parser;
 	struct store *store;

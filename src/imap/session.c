@@ -31,10 +31,11 @@ static enum literal_sink literal_sink(void *ctx, const char *name, uint64_t size
 }
 
 struct session *session_new(const struct session_config *cfg, struct evbuffer *out,
-                            const char *peer)
+                            const char *peer, void *ctx)
 {
 	struct session *s = xcalloc(1, sizeof *s);
 	s->cfg = cfg;
+	s->ctx = ctx;
 	s->out = out;
 	s->peer = xstrdup(peer);
 	s->state = STATE_NOT_AUTH;
@@ -276,6 +277,18 @@ void session_timed_out(struct session *s)
 	s->state = STATE_LOGOUT;
 }
 
+bool session_busy(const struct session *s)
+{
+	return s->job != NULL;
+}
+
+void session_shutdown(struct session *s)
+{
+	evbuffer_add_printf(s->out, "* BYE Server shutting down; please reconnect\r\n");
+	s->closing = true;
+	s->state = STATE_LOGOUT;
+}
+
 enum session_status session_start(struct session *s, const char *preauth_user)
 {
 	if (!preauth_user) {
@@ -498,6 +511,10 @@ void sess_store_error(struct session *s, enum store_rc rc, const char *what)
 		break;
 	case STORE_ERROR:
 		sess_tagged(s, "NO", "[SERVERBUG] %s failed; the error is logged", what);
+		break;
+	case STORE_EXPUNGED: /* RFC 2180 4.4.1 */
+		sess_tagged(s, "NO",
+		            "[EXPUNGEISSUED] Some of the messages were expunged meanwhile");
 		break;
 	}
 }

@@ -21,6 +21,9 @@ struct store_pool;
 struct session_config {
 	const char *data_dir;
 	struct store_pool *pool; /* the process's shared stores and watcher */
+	/* Called at login with the session's ctx; false: over the per-user
+	 * connection cap, and the session ends with BYE. NULL: no cap. */
+	bool (*admit_user)(void *ctx, const char *user);
 	char *passwd_path;
 	struct parser_limits parser;
 	struct store_limits store;
@@ -45,8 +48,9 @@ enum session_status {
 
 struct session;
 
+/* ctx is passed to cfg->admit_user. */
 struct session *session_new(const struct session_config *cfg, struct evbuffer *out,
-                            const char *peer);
+                            const char *peer, void *ctx);
 void session_free(struct session *s);
 
 /* Writes the greeting; with user set the session starts authenticated (PREAUTH). */
@@ -60,5 +64,9 @@ void session_resume(struct session *s);
 unsigned session_timeout(const struct session *s);
 /* The inactivity timer fired: says BYE. The caller closes. */
 void session_timed_out(struct session *s);
+/* A command is still producing output (a long FETCH). */
+bool session_busy(const struct session *s);
+/* The server is stopping: says BYE. The caller closes. */
+void session_shutdown(struct session *s);
 
 #endif

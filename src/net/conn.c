@@ -13,6 +13,7 @@ struct conn {
 	struct event *idle_timer, *pause_timer;
 	struct session *session;
 	bool closing;
+	bool draining; /* the server stops: close once the command running is done */
 	bool paused;
 	conn_closed_fn *on_closed;
 	void *arg;
@@ -58,6 +59,10 @@ static bool process_input(struct conn *c)
 	if (c->closing || c->paused || evbuffer_get_length(out) > CONN_OUT_HIGH)
 		return true;
 	enum session_status st = session_feed(c->session, in);
+	if (c->draining && st != SESSION_CLOSE && !session_busy(c->session)) {
+		session_shutdown(c->session);
+		st = SESSION_CLOSE;
+	}
 	if (st == SESSION_CLOSE)
 		return begin_close(c);
 	if (st == SESSION_PAUSE) {
@@ -134,7 +139,7 @@ struct conn *conn_new(struct event_base *base, int in_fd, int out_fd, const char
 	c->arg = arg;
 	c->idle_timer = evtimer_new(base, on_idle, c);
 	c->pause_timer = evtimer_new(base, on_pause_over, c);
-	c->session = session_new(cfg, bufferevent_get_output(c->out), peer);
+	c->session = session_new(cfg, bufferevent_get_output(c->out), peer, arg);
 	bufferevent_setcb(c->in, on_read, c->out == c->in ? on_write : NULL, on_event, c);
 	if (c->out != c->in) {
 		bufferevent_setcb(c->out, NULL, on_write, on_event, c);
@@ -146,6 +151,15 @@ struct conn *conn_new(struct event_base *base, int in_fd, int out_fd, const char
 	if (st == SESSION_CLOSE)
 		begin_close(c); /* the BYE is queued, so c lives until it is sent */
 	return c;
+}
+
+void conn_drain(struct conn *c)
+{
+	c->draining = true;
+	if (c->closing || session_busy(c->session))
+		return; /* process_input closes it when the command is done */
+	session_shutdown(c->session);
+	(void)begin_close(c);
 }
 
 void conn_shutdown(struct conn *c)

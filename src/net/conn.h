@@ -16,10 +16,14 @@ struct conn;
 
 typedef void conn_closed_fn(struct conn *c, void *arg);
 
-/* Takes ownership of the descriptors. preauth_user: start authenticated. */
+/* Takes ownership of the descriptors. preauth_user: start authenticated.
+ * arg goes to on_closed and is the session's ctx (session_new). */
 struct conn *conn_new(struct event_base *base, int in_fd, int out_fd, const char *peer,
                       const struct session_config *cfg, const char *preauth_user,
                       conn_closed_fn *on_closed, void *arg);
+/* The server is stopping: BYE and close when no command is running, or as
+ * soon as the running one is done. May free c before it returns. */
+void conn_drain(struct conn *c);
 /* Closes at once (server shutdown), after a last BYE if the socket takes it. */
 void conn_shutdown(struct conn *c);
 

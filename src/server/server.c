@@ -17,68 +17,164 @@
 #include <unistd.h>
 
 #include "net/conn.h"
+#include "server/conntable.h"
 #include "store/pool.h"
 #include "util/log.h"
 #include "util/str.h"
 
-/* One worker's context: its loop, its shared stores and change watcher, and
- * its live connections. */
+/* How long a stopping worker lets running commands finish. */
+#define DRAIN_SECONDS 10
+
+/* One worker's context: its loop, its shared stores and change watcher, its
+ * row of the connection table, and its live connections. */
 struct worker {
 	struct event_base *base;
+	const struct server_config *scfg;
 	struct session_config cfg; /* the master's, with this worker's pool */
-	struct event *changes;     /* the pool's watcher is readable */
-	struct conn **conns;
+	struct conn_table *table;
+	unsigned row;
+	struct event *changes; /* the pool's watcher is readable */
+	struct event *drain_timer;
+	struct evconnlistener *listener;
+	bool draining;
+	struct client **clients;
 	size_t n, cap;
 };
 
-static void worker_forget(struct conn *c, void *arg)
+/* One connection as the worker counts it. */
+struct client {
+	struct worker *w;
+	struct conn *conn;
+	int slot; /* in the worker's row of the connection table */
+};
+
+static void client_closed(struct conn *c, void *arg)
 {
-	struct worker *w = arg;
+	struct client *cl = arg;
+	struct worker *w = cl->w;
+	conn_table_remove(w->table, w->row, cl->slot);
 	for (size_t i = 0; i < w->n; i++)
-		if (w->conns[i] == c) {
-			w->conns[i] = w->conns[--w->n];
-			return;
+		if (w->clients[i] == cl) {
+			w->clients[i] = w->clients[--w->n];
+			break;
 		}
+	free(cl);
+	if (w->draining && w->n == 0)
+		event_base_loopbreak(w->base);
 }
 
-static void peer_name(const struct sockaddr *sa, char *out, size_t len)
+/* The session's login hook: the per-user cap (session.h). */
+static bool client_admit_user(void *arg, const char *user)
 {
-	char host[INET6_ADDRSTRLEN] = "?";
+	struct client *cl = arg;
+	struct worker *w = cl->w;
+	struct conn_counts n = conn_table_count(w->table, NULL, user);
+	if (n.user >= w->scfg->max_user_connections) {
+		log_info("refused: user=%s has %u connections (max_user_connections)", user,
+		         n.user);
+		return false;
+	}
+	conn_table_set_user(w->table, w->row, cl->slot, user);
+	return true;
+}
+
+static void peer_name(const struct sockaddr *sa, char *addr, size_t alen, char *out, size_t len)
+{
 	int port = 0;
+	snprintf(addr, alen, "?");
 	if (sa->sa_family == AF_INET) {
 		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-		inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
+		inet_ntop(AF_INET, &in->sin_addr, addr, (socklen_t)alen);
 		port = ntohs(in->sin_port);
 	} else if (sa->sa_family == AF_INET6) {
 		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
-		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
+		inet_ntop(AF_INET6, &in6->sin6_addr, addr, (socklen_t)alen);
 		port = ntohs(in6->sin6_port);
 	}
-	snprintf(out, len, "%s:%d", host, port);
+	snprintf(out, len, "%s:%d", addr, port);
+}
+
+/* Over a cap: one BYE (RFC 9051 7.1.5: BYE may refuse a connection), best
+ * effort on the fresh socket, and close. */
+static void refuse(int fd, const char *peer, const char *why)
+{
+	char line[160];
+	int len = snprintf(line, sizeof line, "* BYE [UNAVAILABLE] %s; try again later\r\n", why);
+	if (send(fd, line, (size_t)len, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+		log_debug("refusing %s: %s", peer, strerror(errno));
+	close(fd);
+	log_info("refused: %s from=%s", why, peer);
+}
+
+static const char *over_cap(struct worker *w, const char *addr)
+{
+	struct conn_counts n = conn_table_count(w->table, addr, NULL);
+	if (n.total >= w->scfg->max_connections)
+		return "Too many connections to this server";
+	if (n.addr >= w->scfg->max_ip_connections)
+		return "Too many connections from your address";
+	return NULL;
 }
 
 static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int len,
                       void *arg)
 {
 	struct worker *w = arg;
-	char peer[80];
+	char addr[INET6_ADDRSTRLEN], peer[INET6_ADDRSTRLEN + 16];
+	peer_name(sa, addr, sizeof addr, peer, sizeof peer);
+	const char *why = over_cap(w, addr);
+	int slot = why ? -1 : conn_table_add(w->table, w->row, addr);
+	if (slot < 0) {
+		refuse(fd, peer, why ? why : "Too many connections to this server");
+		return;
+	}
 	int one = 1;
 	/* Responses are written as they are ready; Nagle's algorithm would hold
 	 * the tagged line back until the client's delayed ACK (40 ms). */
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-	peer_name(sa, peer, sizeof peer);
 	if (w->n == w->cap)
-		w->conns =
-		    xrealloc(w->conns, (w->cap = w->cap ? w->cap * 2 : 64) * sizeof *w->conns);
-	struct conn *c = conn_new(w->base, fd, fd, peer, &w->cfg, NULL, worker_forget, w);
-	w->conns[w->n++] = c;
+		w->clients =
+		    xrealloc(w->clients, (w->cap = w->cap ? w->cap * 2 : 64) * sizeof *w->clients);
+	struct client *cl = xcalloc(1, sizeof *cl);
+	cl->w = w;
+	cl->slot = slot;
+	w->clients[w->n++] = cl;
+	cl->conn = conn_new(w->base, fd, fd, peer, &w->cfg, NULL, client_closed, cl);
 	log_debug("connect from %s", peer);
 }
 
+static void on_drain_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	log_warn("stopping with %zu connection%s still busy after %d s", w->n, w->n == 1 ? "" : "s",
+	         DRAIN_SECONDS);
+	event_base_loopbreak(w->base);
+}
+
+/* SIGTERM: accept no more; sessions between commands get BYE now, the
+ * others when their command is done, and after DRAIN_SECONDS everyone. */
 static void on_stop(evutil_socket_t sig, short what, void *arg)
 {
 	struct worker *w = arg;
-	event_base_loopbreak(w->base);
+	if (w->draining)
+		return;
+	w->draining = true;
+	evconnlistener_disable(w->listener);
+	if (w->n == 0) {
+		event_base_loopbreak(w->base);
+		return;
+	}
+	struct timeval tv = {DRAIN_SECONDS, 0};
+	w->drain_timer = evtimer_new(w->base, on_drain_timeout, w);
+	event_add(w->drain_timer, &tv);
+	/* conn_drain may close (and unlist) a connection at once: walk a copy. */
+	size_t n = w->n;
+	struct conn **conns = xmalloc((n ? n : 1) * sizeof *conns);
+	for (size_t i = 0; i < n; i++)
+		conns[i] = w->clients[i]->conn;
+	for (size_t i = 0; i < n; i++)
+		conn_drain(conns[i]);
+	free(conns);
 }
 
 static void on_changes(evutil_socket_t fd, short what, void *arg)
@@ -98,28 +194,32 @@ static struct event *watch_changes(struct event_base *base, struct store_pool *p
 	return ev;
 }
 
-static int worker_main(int lfd, const struct session_config *cfg)
+static int worker_main(int lfd, const struct server_config *scfg, struct conn_table *table,
+                       unsigned row)
 {
-	struct worker w = {.cfg = *cfg};
+	struct worker w = {.scfg = scfg, .cfg = scfg->session, .table = table, .row = row};
 	w.base = event_base_new();
 	if (!w.base)
 		return 1;
-	w.cfg.pool = store_pool_new(cfg->data_dir, &cfg->store);
+	w.cfg.pool = store_pool_new(scfg->session.data_dir, &scfg->session.store);
+	w.cfg.admit_user = client_admit_user;
 	w.changes = watch_changes(w.base, w.cfg.pool);
-	struct evconnlistener *l =
-	    evconnlistener_new(w.base, on_accept, &w, LEV_OPT_CLOSE_ON_EXEC, -1, lfd);
+	w.listener = evconnlistener_new(w.base, on_accept, &w, LEV_OPT_CLOSE_ON_EXEC, -1, lfd);
 	struct event *term = evsignal_new(w.base, SIGTERM, on_stop, &w);
 	struct event *intr = evsignal_new(w.base, SIGINT, on_stop, &w);
 	event_add(term, NULL);
 	event_add(intr, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGHUP, SIG_IGN); /* the master's to act on */
 	event_base_dispatch(w.base);
-	evconnlistener_free(l);
+	evconnlistener_free(w.listener);
 	while (w.n > 0)
-		conn_shutdown(w.conns[w.n - 1]); /* removes itself from the list */
-	free(w.conns);
+		conn_shutdown(w.clients[w.n - 1]->conn); /* removes itself from the list */
+	free(w.clients);
 	if (w.changes)
 		event_free(w.changes);
+	if (w.drain_timer)
+		event_free(w.drain_timer);
 	store_pool_free(w.cfg.pool);
 	event_free(term);
 	event_free(intr);
@@ -168,7 +268,8 @@ static int listen_on(const char *spec)
 	return fd;
 }
 
-static pid_t spawn_worker(int lfd, const struct session_config *cfg)
+static pid_t spawn_worker(int lfd, const struct server_config *cfg, struct conn_table *table,
+                          unsigned row)
 {
 	pid_t pid = fork();
 	if (pid == 0) {
@@ -177,14 +278,85 @@ static pid_t spawn_worker(int lfd, const struct session_config *cfg)
 		sigaddset(&set, SIGCHLD);
 		sigaddset(&set, SIGTERM);
 		sigaddset(&set, SIGINT);
+		sigaddset(&set, SIGHUP);
 		sigprocmask(SIG_UNBLOCK, &set, NULL); /* the master blocks them for sigwait */
-		int rc = worker_main(lfd, cfg);
+		int rc = worker_main(lfd, cfg, table, row);
 		close(lfd);
 		exit(rc);
 	}
 	if (pid < 0)
 		log_error("fork: %s", strerror(errno));
 	return pid;
+}
+
+/* The master's view of its workers: one per row of the connection table.
+ * There are twice as many rows as workers, so a new generation can start
+ * while the old one finishes its sessions. */
+struct master {
+	int lfd;
+	const struct server_config *cfg;
+	struct conn_table *table;
+	pid_t *pid; /* per row; 0: free */
+	bool *retiring;
+	unsigned rows;
+};
+
+static bool start_worker(struct master *m, unsigned row)
+{
+	m->pid[row] = spawn_worker(m->lfd, m->cfg, m->table, row);
+	m->retiring[row] = false;
+	return m->pid[row] > 0;
+}
+
+static void reap_workers(struct master *m)
+{
+	pid_t pid;
+	int status;
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+		for (unsigned r = 0; r < m->rows; r++) {
+			if (m->pid[r] != pid)
+				continue;
+			conn_table_clear_row(m->table, r);
+			m->pid[r] = 0;
+			if (m->retiring[r])
+				break;
+			log_warn("worker %d exited (status %d); restarting", (int)pid, status);
+			struct timespec pause = {0, 100 * 1000 * 1000}; /* no busy restart loop */
+			nanosleep(&pause, NULL);
+			start_worker(m, r);
+		}
+}
+
+/* SIGHUP: a new generation of workers takes new connections at once; the
+ * old one stops accepting and drains its sessions as on SIGTERM. Settings
+ * are the command line's: there is no configuration file or certificate to
+ * read again yet. */
+static void roll_workers(struct master *m)
+{
+	unsigned started = 0;
+	bool *old = xcalloc(m->rows, sizeof *old);
+	for (unsigned r = 0; r < m->rows; r++)
+		old[r] = m->pid[r] && !m->retiring[r];
+	for (unsigned r = 0; r < m->rows; r++) {
+		if (!old[r])
+			continue;
+		unsigned fresh = 0;
+		while (fresh < m->rows && m->pid[fresh])
+			fresh++;
+		if (fresh == m->rows) {
+			log_warn(
+			    "SIGHUP: the previous workers are still draining; try again later");
+			break;
+		}
+		if (!start_worker(m, fresh))
+			break;
+		m->retiring[r] = true;
+		kill(m->pid[r], SIGTERM);
+		started++;
+	}
+	free(old);
+	log_info("SIGHUP: %u new worker%s; the old ones finish their sessions", started,
+	         started == 1 ? "" : "s");
 }
 
 /* The master: keeps N workers alive until told to stop. */
@@ -195,37 +367,35 @@ static int supervise(int lfd, const struct server_config *cfg)
 	sigaddset(&set, SIGCHLD);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
 	sigprocmask(SIG_BLOCK, &set, NULL);
-	pid_t *pids = xcalloc(cfg->workers, sizeof *pids);
-	for (unsigned i = 0; i < cfg->workers; i++)
-		pids[i] = spawn_worker(lfd, &cfg->session);
+	struct master m = {.lfd = lfd, .cfg = cfg, .rows = 2 * cfg->workers};
+	m.table = conn_table_new(m.rows, cfg->max_connections);
+	if (!m.table)
+		return 1;
+	m.pid = xcalloc(m.rows, sizeof *m.pid);
+	m.retiring = xcalloc(m.rows, sizeof *m.retiring);
+	for (unsigned r = 0; r < cfg->workers; r++)
+		start_worker(&m, r);
 	for (;;) {
 		int sig;
 		sigwait(&set, &sig);
-		if (sig != SIGCHLD)
+		if (sig == SIGCHLD)
+			reap_workers(&m);
+		else if (sig == SIGHUP)
+			roll_workers(&m);
+		else
 			break;
-		pid_t pid;
-		int status;
-		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-			for (unsigned i = 0; i < cfg->workers; i++) {
-				if (pids[i] != pid)
-					continue;
-				log_warn("worker %d exited (status %d); restarting", (int)pid,
-				         status);
-				struct timespec pause = {0, 100 * 1000 *
-				                                1000}; /* no busy restart loop */
-				nanosleep(&pause, NULL);
-				pids[i] = spawn_worker(lfd, &cfg->session);
-			}
-		}
 	}
-	for (unsigned i = 0; i < cfg->workers; i++)
-		if (pids[i] > 0)
-			kill(pids[i], SIGTERM);
-	for (unsigned i = 0; i < cfg->workers; i++)
-		if (pids[i] > 0)
-			waitpid(pids[i], NULL, 0);
-	free(pids);
+	for (unsigned r = 0; r < m.rows; r++)
+		if (m.pid[r] > 0)
+			kill(m.pid[r], SIGTERM);
+	for (unsigned r = 0; r < m.rows; r++)
+		if (m.pid[r] > 0)
+			waitpid(m.pid[r], NULL, 0);
+	free(m.pid);
+	free(m.retiring);
+	conn_table_free(m.table);
 	return 0;
 }
 

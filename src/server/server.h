@@ -1,7 +1,10 @@
 /* The server process model (design.md section 4): the master binds the
  * listening socket, then runs N worker processes, each with one event loop
- * over many connections. A worker that dies is restarted; SIGTERM or SIGINT
- * stops the workers and the master. `gannet imap` runs one connection on
+ * over many connections. A worker that dies is restarted. SIGTERM or SIGINT
+ * stops the workers and the master: workers stop accepting, sessions between
+ * commands get "* BYE" at once and busy ones after their command (within 10
+ * s). SIGHUP starts new workers for new connections while the old ones drain
+ * the same way. `gannet imap` runs one connection on
  * stdin/stdout with the same loop. */
 #ifndef GANNET_SERVER_SERVER_H
 #define GANNET_SERVER_SERVER_H
@@ -14,6 +17,10 @@ struct server_config {
 	const char *listen; /* HOST:PORT, [V6ADDR]:PORT */
 	unsigned workers;
 	bool foreground;
+	/* Caps over all workers; a connection over one gets "* BYE" and is closed. */
+	unsigned max_connections;
+	unsigned max_ip_connections;   /* from one client address */
+	unsigned max_user_connections; /* logged in as one user */
 	struct session_config session;
 };
 

@@ -23,6 +23,7 @@ enum store_rc {
 	STORE_NOTALLOWED = -4,  /* e.g. DELETE INBOX */
 	STORE_ERROR = -5,       /* I/O or index failure (logged) */
 	STORE_LIMIT = -6,       /* too many mailboxes, too deep */
+	STORE_EXPUNGED = -7,    /* a message was expunged since the view was synced */
 };
 
 struct store_limits {
@@ -93,6 +94,7 @@ struct view_msg {
 	uint32_t uid, flags;
 	char *keywords;
 	bool recent;
+	bool stale; /* flags changed elsewhere that this client may not have been told */
 };
 struct view {
 	struct store *store;
@@ -107,6 +109,7 @@ struct view {
 	size_t n, cap;
 	uint32_t recent_from; /* UIDs >= this are \Recent to this session */
 	bool cache_txn;       /* cache writes are batched in an open transaction */
+	bool stale;           /* some message is stale: the next sync looks at flags */
 };
 
 enum store_rc view_open(struct store *s, const char *name, bool readonly, struct view **out);
@@ -129,9 +132,8 @@ void view_changes_free(struct view_changes *ch);
 
 /* Removes \Deleted messages (of those whose UIDs are in uids, sorted, when
  * uids is not NULL: UID EXPUNGE). Files go only after the index commit.
- * expunged gets their sequence numbers in report order. */
-enum store_rc view_expunge(struct view *v, const uint32_t *uids, size_t nuids, uint32_t **expunged,
-                           size_t *n);
+ * They leave the view, to be reported, at the next view_sync. */
+enum store_rc view_expunge(struct view *v, const uint32_t *uids, size_t nuids);
 
 /* What FETCH needs of a message beyond the view. */
 struct store_message {
@@ -160,7 +162,8 @@ enum store_rc view_store(struct view *v, const size_t *idx, size_t n, enum flag_
                          uint32_t flags, const char *const *kw, size_t nkw, bool *changed);
 
 /* COPY or MOVE (RFC 6851) of the messages at idx[] to dest; dst_uids[i]
- * gets the new UID of idx[i]. A move is one index transaction around the
+ * gets the new UID of idx[i]. All or nothing: STORE_EXPUNGED when one of
+ * them was expunged meanwhile (RFC 2180 4.4). A move is one index transaction around the
  * file renames, so after a crash each message is in one of the two mailboxes
  * and never in both. The moved messages leave the view at the next
  * view_sync. */
