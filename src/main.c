@@ -1,4 +1,4 @@
-/* gannet's command line: serve, imap (PREAUTH on stdin/stdout), user. */
+/* gannet's command line: serve, imap (PREAUTH on stdin/stdout), user, deliver. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
