@@ -156,8 +156,11 @@ def test_anything_but_done_ends_idle_cleanly(srv):
 
 def test_idle_pushes_changes_from_other_sessions():
     with live_server(3) as srv:
-        (a, b, same), pids = spread(srv, 3)
-        # `same` is on a's worker if the kernel put one there; otherwise another
+        (a, b, other, same), pids = spread(srv, 4)
+        other.close()
+        # b is on another worker than a; `same` on a's own worker when the kernel put two there
+        print("  b on %s worker, same on %s worker" % ("another" if pids[1] != pids[0] else "the same",
+                                                    "the same" if pids[3] == pids[0] else "another"))
         uids = [b.do_append("INBOX", msg("m%d" % i)).appenduid[1] for i in range(4)]
         a.select("INBOX")
         b.select("INBOX")
