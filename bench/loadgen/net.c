@@ -1,4 +1,4 @@
-/* loadgen: sockets, the epoll loop, timers, and response framing.
+/* loadgen: sockets, the epoll loop, timers, stdin (--control), and response framing.
  *
  * Framing: bytes are cut into lines at LF. A line that ends in {n} (or {n+}) announces a literal:
  * the next n bytes are counted and skipped, never scanned, and the response goes on after them.
@@ -21,6 +21,11 @@
 #define SEG_MAX 16384
 #define RBUF_SIZE (256 * 1024)
 #define MAX_EVENTS 1024
+#ifndef IP_BIND_ADDRESS_NO_PORT
+#define IP_BIND_ADDRESS_NO_PORT 24 /* Linux 4.2 */
+#endif
+#define MAX_SOURCES 64
+#define STDIN_KEY UINT64_MAX /* epoll key of stdin; connections' keys are gen << 32 | idx */
 
 struct timer {
 	uint64_t at;
@@ -30,6 +35,10 @@ struct timer {
 
 static struct sockaddr_storage addr;
 static socklen_t addrlen;
+/* --source: client i binds to sources[i % nsources] before connecting */
+static struct sockaddr_storage sources[MAX_SOURCES];
+static socklen_t source_len[MAX_SOURCES];
+static int nsources;
 static struct timer *heap;
 static size_t heap_n, heap_cap;
 
@@ -43,7 +52,29 @@ static void *xrealloc(void *p, size_t n)
 	return p;
 }
 
-void net_init(const char *host, const char *port)
+/* "127.0.0.1,127.0.0.2,...": numeric addresses of the server's family. */
+static void parse_sources(const char *list)
+{
+	char *copy = strdup(list), *save = NULL;
+	for (char *a = strtok_r(copy, ",", &save); a; a = strtok_r(NULL, ",", &save)) {
+		struct addrinfo hints = {.ai_family = addr.ss_family,
+		                         .ai_socktype = SOCK_STREAM,
+		                         .ai_flags = AI_NUMERICHOST},
+		                *ai;
+		int rc = getaddrinfo(a, NULL, &hints, &ai);
+		if (rc || nsources == MAX_SOURCES) {
+			fprintf(stderr, "loadgen: --source %s: %s\n", a,
+			        rc ? gai_strerror(rc) : "too many addresses");
+			exit(1);
+		}
+		memcpy(&sources[nsources], ai->ai_addr, ai->ai_addrlen);
+		source_len[nsources++] = ai->ai_addrlen;
+		freeaddrinfo(ai);
+	}
+	free(copy);
+}
+
+void net_init(const char *host, const char *port, const char *source)
 {
 	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *ai;
 	int rc = getaddrinfo(host, port, &hints, &ai);
@@ -54,6 +85,8 @@ void net_init(const char *host, const char *port)
 	memcpy(&addr, ai->ai_addr, ai->ai_addrlen);
 	addrlen = ai->ai_addrlen;
 	freeaddrinfo(ai);
+	if (source)
+		parse_sources(source);
 	g.ep = epoll_create1(EPOLL_CLOEXEC);
 	if (g.ep < 0) {
 		perror("loadgen: epoll_create1");
@@ -106,6 +139,15 @@ void conn_open(struct conn *c)
 	g.open_conns++;
 	int one = 1;
 	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	if (nsources) {
+		/* The port is chosen at connect(), per destination, not at bind(). */
+		setsockopt(c->fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+		int k = (int)(c->idx % (uint32_t)nsources);
+		if (bind(c->fd, (struct sockaddr *)&sources[k], source_len[k]) < 0) {
+			on_lost(c, strerror(errno));
+			return;
+		}
+	}
 	if (connect(c->fd, (struct sockaddr *)&addr, addrlen) == 0) {
 		ep_set(c, EPOLL_CTL_ADD, EPOLLIN);
 		c->want_out = false;
@@ -281,8 +323,46 @@ static void do_read(struct conn *c)
 		on_lost(c, strerror(errno));
 }
 
+/* --control: lines from stdin go to on_control(); end of file is on_control(NULL). */
+void net_watch_stdin(void)
+{
+	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = STDIN_KEY};
+	if (epoll_ctl(g.ep, EPOLL_CTL_ADD, 0, &ev) < 0) {
+		perror("loadgen: --control: stdin must be a pipe or terminal");
+		exit(1);
+	}
+}
+
+static void read_stdin(void)
+{
+	static char line[256];
+	static size_t len;
+	char buf[1024];
+	ssize_t n = read(0, buf, sizeof buf);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		epoll_ctl(g.ep, EPOLL_CTL_DEL, 0, NULL);
+		on_control(NULL);
+		return;
+	}
+	for (ssize_t i = 0; i < n; i++) {
+		if (buf[i] == '\n') {
+			line[len] = 0;
+			len = 0;
+			on_control(line);
+		} else if (len < sizeof line - 1) {
+			line[len++] = buf[i];
+		}
+	}
+}
+
 static void handle_event(const struct epoll_event *ev)
 {
+	if (ev->data.u64 == STDIN_KEY) {
+		read_stdin();
+		return;
+	}
 	struct conn *c = &g.conns[(uint32_t)ev->data.u64];
 	uint32_t gen = (uint32_t)(ev->data.u64 >> 32);
 	if (c->gen != gen || c->fd < 0)

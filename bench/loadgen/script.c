@@ -1,5 +1,6 @@
-/* loadgen: the IMAP side of each connection (greeting, LOGIN, the script, LOGOUT) and the phases
- * of the run (ramp-up, run, drain, logout). One command is outstanding per connection at a time. */
+/* loadgen: the IMAP side of each connection (greeting, LOGIN, the script, LOGOUT), the phases of
+ * the run (ramp-up, run, drain, logout), and the idle script's push rounds. One command is
+ * outstanding per connection at a time. */
 #include "loadgen.h"
 
 #include <stdarg.h>
@@ -11,7 +12,6 @@
 #define NS_PER_MS 1000000ull
 #define NS_PER_S 1000000000ull
 #define RAMP_CONCURRENCY 256 /* connections logging in at once before the run starts */
-#define RAMP_LIMIT_S 300     /* start the run anyway after this long */
 #define DRAIN_LIMIT_S 30     /* how long commands in flight may take after the end */
 #define LOGOUT_LIMIT_S 5
 #define RETRY_MS 100        /* reconnect after a lost connection */
@@ -20,7 +20,8 @@
 
 enum result { RES_OK, RES_ERROR, RES_UNSUPPORTED };
 
-static char *login_args, *mailbox_arg, *message;
+static char **login_args, *mailbox_arg, *message; /* login_args: one per user */
+static long nlogins;
 static size_t message_len;
 
 static uint64_t rng(struct conn *c)
@@ -89,6 +90,13 @@ static const char *stage_name(const struct conn *c)
 	if (c->st == CS_GREETING)
 		return "greeting";
 	return op_name(c->op);
+}
+
+/* "user" "password" for this connection: client i is user i mod K, pusher k is user k. */
+static const char *login_for(const struct conn *c)
+{
+	long i = c->pusher ? (long)c->idx - g.o.clients : (long)c->idx;
+	return login_args[i % nlogins];
 }
 
 /* The end of a command: bookkeeping for script commands, then the verdict. */
@@ -214,14 +222,18 @@ static void recent_uids(struct conn *c, char *buf, size_t size)
 			n += (size_t)snprintf(buf + n, size - n, "%s%u", n ? "," : "", hi - k);
 }
 
-static void mixed_append(struct conn *c)
+/* APPEND the message to target ("Sent (\Seen)", or the quoted --mailbox). */
+static void append(struct conn *c, const char *target)
 {
-	char line[96];
+	char *line;
 	next_tag(c);
 	bool plus = c->cap_literal_plus;
-	int n = snprintf(line, sizeof line, "%s APPEND Sent (\\Seen) {%zu%s}\r\n", c->tag,
-	                 message_len, plus ? "+" : "");
+	int n = asprintf(&line, "%s APPEND %s {%zu%s}\r\n", c->tag, target, message_len,
+	                 plus ? "+" : "");
+	if (n < 0)
+		abort();
 	conn_write(c, line, (size_t)n);
+	free(line);
 	c->op = OP_APPEND;
 	c->st = plus ? CS_BUSY : CS_CONT;
 	if (plus) {
@@ -268,7 +280,7 @@ static void mixed_command(struct conn *c)
 		    1 + (uint32_t)(rng(c) % (c->uidnext > 1 ? c->uidnext - 1 : 1)));
 		break;
 	case OP_APPEND:
-		mixed_append(c);
+		append(c, "Sent (\\Seen)");
 		break;
 	case OP_IDLE:
 		cmd(c, OP_IDLE, CS_CONT, "IDLE");
@@ -291,10 +303,21 @@ static void next_command(struct conn *c)
 		mixed_command(c);
 }
 
+static void push_fire(void);
+
 static void ready(struct conn *c)
 {
 	c->st = CS_READY;
 	c->op = OP_NONE;
+	if (g.o.script == SCRIPT_IDLE && !c->pusher && g.phase <= PH_RUN) {
+		cmd(c, OP_IDLE, CS_CONT, "IDLE"); /* ramped when the "+" comes */
+		return;
+	}
+	if (c->pusher) {
+		if (g.push.active && !g.push.fired && ++g.push.ready == g.push.pushers)
+			push_fire();
+		return;
+	}
 	mark_ramped(c);
 	if (g.phase == PH_RUN)
 		next_command(c);
@@ -304,7 +327,8 @@ static void ready(struct conn *c)
 
 static void after_caps(struct conn *c)
 {
-	if (g.o.script == SCRIPT_COMMAND || g.o.script == SCRIPT_MIXED)
+	if (g.o.script == SCRIPT_COMMAND || g.o.script == SCRIPT_MIXED ||
+	    (g.o.script == SCRIPT_IDLE && !c->pusher))
 		cmd(c, OP_SETUP, CS_BUSY, "SELECT %s", mailbox_arg);
 	else
 		ready(c);
@@ -313,13 +337,13 @@ static void after_caps(struct conn *c)
 static void logged_in(struct conn *c)
 {
 	c->authed = true;
-	if (!c->ever_authed) {
+	if (!c->ever_authed && !c->pusher) {
 		c->ever_authed = true;
 		g.ever_authed++;
 	}
 	if (g.o.script == SCRIPT_LOGIN)
 		cmd(c, OP_LOGOUT, CS_BUSY, "LOGOUT");
-	else if (g.o.script == SCRIPT_MIXED && !c->caps_known)
+	else if ((g.o.script == SCRIPT_MIXED || c->pusher) && !c->caps_known)
 		cmd(c, OP_CAPA, CS_BUSY, "CAPABILITY");
 	else
 		after_caps(c);
@@ -350,7 +374,7 @@ static void greeting(struct conn *c, const char *s)
 	caps_scan(c, s);
 	if (starts(s, "OK")) {
 		c->caps_known = false; /* capabilities may change at login */
-		cmd(c, OP_LOGIN, CS_BUSY, "LOGIN %s", login_args);
+		cmd(c, OP_LOGIN, CS_BUSY, "LOGIN %s", login_for(c));
 	} else if (starts(s, "PREAUTH")) {
 		logged_in(c);
 	} else {
@@ -359,10 +383,28 @@ static void greeting(struct conn *c, const char *s)
 	}
 }
 
+/* "* n EXISTS": during a push round, a count above the last one seen is the pushed message. */
+static void exists(struct conn *c, uint32_t n)
+{
+	if (c->push_wait && n > c->exists) {
+		uint64_t now = now_ns();
+		c->push_wait = false;
+		g.push.waiting--;
+		g.push.last_exists = now;
+		stats_push_exists(now - g.push.t0);
+	}
+	c->exists = n;
+}
+
 static void untagged(struct conn *c, const char *s)
 {
+	char *end;
 	if (starts(s, "BYE")) {
 		snprintf(c->bye, sizeof c->bye, "%s", s);
+	} else if (*s >= '0' && *s <= '9') {
+		unsigned long n = strtoul(s, &end, 10);
+		if (!strcasecmp(end, " EXISTS"))
+			exists(c, (uint32_t)n);
 	} else if (!strncasecmp(s, "OK [UIDNEXT ", 12)) {
 		c->uidnext = (uint32_t)strtoul(s + 12, NULL, 10);
 	} else {
@@ -388,6 +430,9 @@ static void continuation(struct conn *c)
 		c->st = CS_BUSY;
 		c->await_sent = true;
 		conn_flush(c);
+	} else if (g.o.script == SCRIPT_IDLE) {
+		c->st = CS_IDLING; /* and there it stays */
+		mark_ramped(c);
 	} else if (g.phase >= PH_DRAIN) {
 		idle_done(c);
 	} else {
@@ -429,6 +474,30 @@ static void tagged(struct conn *c, const char *s)
 		if (cycle)
 			start_cycle(c);
 		break;
+	case OP_IDLE:
+		result(c, r, s);
+		if (g.o.script == SCRIPT_IDLE) { /* refused (we never send DONE): no retry */
+			c->st = CS_READY;
+			c->op = OP_NONE;
+			mark_ramped(c);
+		} else {
+			ready(c);
+		}
+		break;
+	case OP_APPEND:
+		result(c, r, s);
+		if (c->pusher) {
+			uint64_t now = now_ns();
+			if (r == RES_OK) {
+				stats_push_append(now - g.push.t0);
+				g.push.last_ok = now;
+			}
+			g.push.appends_left--;
+			cmd(c, OP_LOGOUT, CS_BUSY, "LOGOUT");
+		} else {
+			ready(c);
+		}
+		break;
 	default:
 		result(c, r, s);
 		ready(c);
@@ -454,10 +523,17 @@ void on_response(struct conn *c, const char *line, size_t len)
 
 void on_lost(struct conn *c, const char *why)
 {
-	if (c->op == OP_LOGOUT && g.phase >= PH_LOGOUT) {
+	if (c->op == OP_LOGOUT && (g.phase >= PH_LOGOUT || c->pusher)) {
 		conn_close(c);
 		return;
 	}
+	if (c->push_wait) { /* it will not see this round's message */
+		c->push_wait = false;
+		g.push.waiting--;
+		g.push.lost++;
+	}
+	if (c->pusher && c->st == CS_READY && !g.push.fired)
+		g.push.ready--;
 	char text[300];
 	snprintf(text, sizeof text, "%s%s%s", why, c->bye[0] ? " after " : "", c->bye);
 	result(c, RES_ERROR, text);
@@ -470,7 +546,10 @@ void on_timer(struct conn *c, int kind)
 		if (c->st == CS_IDLING)
 			idle_done(c);
 	} else if (c->st == CS_OFF && g.phase <= PH_RUN) {
-		if (g.o.script == SCRIPT_LOGIN)
+		if (c->pusher) {
+			if (g.push.active && !g.push.fired)
+				conn_open(c);
+		} else if (g.o.script == SCRIPT_LOGIN)
 			start_cycle(c);
 		else
 			conn_open(c);
@@ -484,6 +563,15 @@ static void start_run(uint64_t now)
 	g.measure_start = now + (uint64_t)(g.o.warmup * NS_PER_S);
 	g.measure_end = g.measure_start + (uint64_t)(g.o.duration * NS_PER_S);
 	g.deadline = g.o.count ? UINT64_MAX : g.measure_end;
+	if (g.o.script == SCRIPT_IDLE) {
+		g.push.next_at = now + NS_PER_S;
+		if (g.o.control) {
+			long idling = 0;
+			for (long i = 0; i < g.o.clients; i++)
+				idling += g.conns[i].st == CS_IDLING;
+			fprintf(stderr, "loadgen: ready %ld %ld %ld\n", idling, g.o.clients, stats_errors());
+		}
+	}
 	for (long i = 0; i < g.o.clients; i++)
 		if (g.o.script == SCRIPT_LOGIN)
 			start_cycle(&g.conns[i]);
@@ -520,14 +608,108 @@ static void enter_logout(uint64_t now)
 static void enter_exit(void)
 {
 	g.phase = PH_EXIT;
-	for (long i = 0; i < g.o.clients; i++)
+	for (long i = 0; i < g.nconns; i++)
 		conn_close(&g.conns[i]);
+}
+
+/* idle: log the pushers in; push_fire() when all are. */
+static void push_begin(uint64_t now)
+{
+	struct push *p = &g.push;
+	p->active = true;
+	p->fired = false;
+	p->round++;
+	p->ready = p->idling = p->waiting = p->lost = 0;
+	p->appends_left = p->pushers;
+	p->last_exists = p->last_ok = 0;
+	p->deadline = now + (uint64_t)(g.o.push_timeout * NS_PER_S);
+	stats_push_begin();
+	for (long k = 0; k < p->pushers; k++)
+		conn_open(&g.conns[g.o.clients + k]);
+}
+
+/* Every pusher is logged in: note who is idling, take t0, write every APPEND. */
+static void push_fire(void)
+{
+	struct push *p = &g.push;
+	for (long i = 0; i < g.o.clients; i++) {
+		struct conn *c = &g.conns[i];
+		c->push_wait = c->st == CS_IDLING;
+		p->idling += c->push_wait;
+	}
+	p->waiting = p->idling;
+	p->fired = true;
+	p->t0 = now_ns();
+	p->deadline = p->t0 + (uint64_t)(g.o.push_timeout * NS_PER_S);
+	for (long k = 0; k < p->pushers; k++)
+		append(&g.conns[g.o.clients + k], mailbox_arg);
+}
+
+static void push_end(uint64_t now)
+{
+	struct push *p = &g.push;
+	long missed = p->waiting + p->lost, got = p->idling - missed;
+	if (!p->fired)
+		stats_error("push %d: the %ld pushers were not all logged in after %g s", p->round,
+		            p->pushers, g.o.push_timeout);
+	if (p->waiting)
+		stats_error("push %d: %ld of %ld idling clients had no EXISTS after %g s", p->round,
+		            p->waiting, p->idling, g.o.push_timeout);
+	if (p->fired && p->appends_left)
+		stats_error("push %d: %ld of %ld APPENDs unanswered after %g s", p->round,
+		            p->appends_left, p->pushers, g.o.push_timeout);
+	for (long i = 0; i < g.o.clients; i++)
+		g.conns[i].push_wait = false;
+	for (long k = 0; k < p->pushers; k++)
+		conn_close(&g.conns[g.o.clients + k]);
+	double after_ok = p->last_ok && p->last_exists
+	                      ? ((double)p->last_exists - (double)p->last_ok) / 1e6
+	                      : 0;
+	double last = got ? (double)(p->last_exists - p->t0) / 1e6 : 0;
+	stats_push_end(p->round, p->idling, missed, after_ok);
+	p->active = false;
+	p->next_at = now + NS_PER_S;
+	g.last_done = now;
+	if (g.o.control)
+		fprintf(stderr, "loadgen: pushed %d %ld %ld %.3f %ld\n", p->round, got, p->idling, last,
+		        stats_errors());
+}
+
+/* idle, during the run: start a round when one is due, end it when it is over. */
+static void push_phase(uint64_t now)
+{
+	struct push *p = &g.push;
+	if (p->active) {
+		if ((p->fired && p->waiting == 0 && p->appends_left == 0) || now >= p->deadline)
+			push_end(now);
+	} else if (g.o.control ? p->queued > 0 : p->round < g.o.pushes && now >= p->next_at) {
+		if (g.o.control)
+			p->queued--;
+		push_begin(now);
+	}
+}
+
+void on_control(const char *line)
+{
+	if (!line || !strcmp(line, "end"))
+		g.control_end = true;
+	else if (!strcmp(line, "push"))
+		g.push.queued++;
+	else if (*line)
+		fprintf(stderr, "loadgen: --control: unknown command \"%s\" (push, end)\n", line);
 }
 
 static bool run_over(uint64_t now)
 {
 	if (g.stop)
 		return true;
+	if (g.o.script == SCRIPT_IDLE) {
+		if (g.push.active)
+			return false;
+		if (g.o.control)
+			return g.control_end && !g.push.queued;
+		return g.push.round >= g.o.pushes && now >= g.measure_end;
+	}
 	if (g.o.count)
 		return g.issued_measured >= g.o.count;
 	return now >= g.measure_end;
@@ -537,8 +719,17 @@ void script_phase(uint64_t now)
 {
 	if (g.phase == PH_RAMP && (g.ramp_pending == 0 || now >= g.deadline || g.stop))
 		start_run(now);
-	if (g.phase == PH_RUN && run_over(now))
+	if (g.phase == PH_RUN && g.o.script == SCRIPT_IDLE)
+		push_phase(now);
+	if (g.phase == PH_RUN && run_over(now)) {
+		if (g.o.script == SCRIPT_IDLE) { /* no DONE, no LOGOUT: close */
+			if (g.push.active)
+				push_end(now);
+			enter_exit();
+			return;
+		}
 		enter_drain(now);
+	}
 	if (g.phase == PH_DRAIN && (g.inflight == 0 || now >= g.deadline))
 		enter_logout(now);
 	if (g.phase == PH_LOGOUT && (g.open_conns == 0 || now >= g.deadline))
@@ -549,10 +740,22 @@ void script_phase(uint64_t now)
 
 void script_start(void)
 {
-	char *u = quote(g.o.user), *p = quote(g.o.password);
-	if (asprintf(&login_args, "%s %s", u, p) < 0)
+	char *p = quote(g.o.password);
+	nlogins = g.o.users ? g.o.users : 1;
+	login_args = calloc((size_t)nlogins, sizeof *login_args);
+	if (!login_args)
 		abort();
-	free(u);
+	for (long k = 0; k < nlogins; k++) {
+		char *name, *u;
+		if (g.o.users ? asprintf(&name, "%s%ld", g.o.user, k + 1) < 0
+		              : !(name = strdup(g.o.user)))
+			abort();
+		u = quote(name);
+		if (asprintf(&login_args[k], "%s %s", u, p) < 0)
+			abort();
+		free(u);
+		free(name);
+	}
 	free(p);
 	mailbox_arg = quote(g.o.mailbox);
 	make_message();
@@ -562,7 +765,7 @@ void script_start(void)
 		start_run(g.t0);
 	} else {
 		g.phase = PH_RAMP;
-		g.deadline = g.t0 + RAMP_LIMIT_S * NS_PER_S;
+		g.deadline = g.t0 + (uint64_t)(g.o.ramp_limit * NS_PER_S);
 		ramp_more();
 	}
 }
