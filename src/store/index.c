@@ -55,6 +55,8 @@ static const char *schema =
     " uid INTEGER NOT NULL, modseq INTEGER NOT NULL, filename TEXT NOT NULL);"
     "CREATE INDEX IF NOT EXISTS expunged_file ON expunged(mailbox_id, filename);"
     "CREATE INDEX IF NOT EXISTS expunged_mailbox ON expunged(mailbox_id, modseq);"
+    /* Sessions catch up by MODSEQ: what changed since they last looked. */
+    "CREATE INDEX IF NOT EXISTS message_modseq ON message(mailbox_id, modseq);"
     "CREATE TABLE IF NOT EXISTS subscription(name TEXT PRIMARY KEY);"
     /* Header blocks for SEARCH live apart from the message rows, so the
      * row scans of SELECT do not wade through them. */
@@ -324,7 +326,9 @@ int index_mailbox_claim_recent(struct index *ix, int64_t id, uint32_t *old_recen
 	}
 	*old_recent_uid = (uint32_t)sqlite3_column_int64(st, 0);
 	release(st);
-	st = prepare(ix, "UPDATE mailbox SET recent_uid = uidnext WHERE id = ?");
+	/* Unchanged rows are not written: a commit with no writes needs no fsync. */
+	st = prepare(
+	    ix, "UPDATE mailbox SET recent_uid = uidnext WHERE id = ? AND recent_uid < uidnext");
 	if (!st)
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
@@ -493,6 +497,8 @@ int index_message_set_filename(struct index *ix, int64_t mailbox_id, uint32_t ui
 	return run(ix, st);
 }
 
+static int collect_messages(struct index *ix, sqlite3_stmt *st, struct ix_message **out, size_t *n);
+
 int index_messages(struct index *ix, int64_t mailbox_id, bool flags_only, struct ix_message **out,
                    size_t *n)
 {
@@ -506,6 +512,52 @@ int index_messages(struct index *ix, int64_t mailbox_id, bool flags_only, struct
 	if (!st)
 		return -1;
 	sqlite3_bind_int64(st, 1, mailbox_id);
+	return collect_messages(ix, st, out, n);
+}
+
+int index_messages_since(struct index *ix, int64_t mailbox_id, uint64_t modseq,
+                         struct ix_message **out, size_t *n)
+{
+	sqlite3_stmt *st = prepare(ix, "SELECT uid, flags, NULL, keywords, 0, modseq, 0"
+	                               " FROM message WHERE mailbox_id = ? AND modseq > ?"
+	                               " ORDER BY uid");
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, mailbox_id);
+	sqlite3_bind_int64(st, 2, (int64_t)modseq);
+	return collect_messages(ix, st, out, n);
+}
+
+int index_expunged_since(struct index *ix, int64_t mailbox_id, uint64_t modseq, uint32_t **uids,
+                         size_t *n)
+{
+	sqlite3_stmt *st =
+	    prepare(ix, "SELECT uid FROM expunged WHERE mailbox_id = ? AND modseq > ?"
+	                " ORDER BY uid");
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, mailbox_id);
+	sqlite3_bind_int64(st, 2, (int64_t)modseq);
+	size_t cap = 16, count = 0;
+	uint32_t *u = xmalloc(cap * sizeof *u);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (count == cap)
+			u = xrealloc(u, (cap *= 2) * sizeof *u);
+		u[count++] = (uint32_t)sqlite3_column_int64(st, 0);
+	}
+	release(st);
+	if (rc != SQLITE_DONE) {
+		free(u);
+		return -1;
+	}
+	*uids = u;
+	*n = count;
+	return 0;
+}
+
+static int collect_messages(struct index *ix, sqlite3_stmt *st, struct ix_message **out, size_t *n)
+{
 	size_t cap = 16, count = 0;
 	struct ix_message *m = xmalloc(cap * sizeof *m);
 	int rc;

@@ -80,6 +80,12 @@ int index_message_set_filename(struct index *ix, int64_t mailbox_id, uint32_t ui
 /* All messages of a mailbox in UID order; free with index_messages_free. */
 int index_messages(struct index *ix, int64_t mailbox_id, bool flags_only, struct ix_message **out,
                    size_t *n);
+/* Flags-only rows of the messages whose MODSEQ is above modseq (added or
+ * changed since), by UID; and the UIDs expunged since, by UID. */
+int index_messages_since(struct index *ix, int64_t mailbox_id, uint64_t modseq,
+                         struct ix_message **out, size_t *n);
+int index_expunged_since(struct index *ix, int64_t mailbox_id, uint64_t modseq, uint32_t **uids,
+                         size_t *n);
 void index_messages_free(struct ix_message *m, size_t n);
 
 /* 0 found, 1 no such message, -1 error. Free with index_message_clear. */

@@ -688,6 +688,21 @@ char *join_keywords(const char *const *kw, size_t n)
 	return sbuf_take(&b);
 }
 
+/* Our own file went into cur/ under the index lock, and is in the index:
+ * when the directories were as the last scan left them, they still are as
+ * far as the index is concerned, so the sessions that wake up for this
+ * message do not each list the directory again. (An outside change within
+ * the same clock tick as ours would wait for the next change to be seen.) */
+static int keep_scan_current(struct store *s, const struct ix_mailbox *mb, const char *dir,
+                             const int64_t before[2])
+{
+	int64_t after[2];
+	if (before[0] != mb->mtimes[0] || before[1] != mb->mtimes[1] || !before[1] ||
+	    maildir_dir_mtimes(dir, after) < 0)
+		return 0;
+	return index_mailbox_set_mtimes(s->ix, mb->id, after);
+}
+
 /* Puts one message file into a mailbox and the index, under the index lock:
  * the file appears in cur/ only while no other process can scan the
  * directory, so no one else can adopt it under a second UID. */
@@ -707,6 +722,9 @@ enum store_rc store_append(struct store *s, const char *mailbox, const struct st
 	}
 	int found = index_mailbox_get(s->ix, mailbox, &mb);
 	enum store_rc rc = found > 0 ? STORE_NONEXISTENT : found < 0 ? STORE_ERROR : STORE_OK;
+	int64_t before[2] = {-1, -1};
+	if (rc == STORE_OK)
+		maildir_dir_mtimes(dir, before);
 	if (rc == STORE_OK && maildir_commit(path, dir, req->flags, req->internaldate, &name) < 0) {
 		log_error("store: %s: cannot store a message in %s: %s", s->user, mailbox,
 		          strerror(errno));
@@ -718,7 +736,7 @@ enum store_rc store_append(struct store *s, const char *mailbox, const struct st
 	         0 ||
 	     cache_header(s, mb.id, *uid, cur) < 0 ||
 	     index_mailbox_add_keywords(s->ix, mb.id, req->keywords, req->nkeywords) < 0 ||
-	     index_commit(s->ix) < 0)) {
+	     keep_scan_current(s, &mb, dir, before) < 0 || index_commit(s->ix) < 0)) {
 		maildir_unlink(dir, name);
 		rc = STORE_ERROR;
 	}

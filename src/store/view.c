@@ -60,48 +60,86 @@ static void view_take_mailbox(struct view *v, struct ix_mailbox *mb)
 	mb->keywords = NULL;
 }
 
-/* \Recent belongs to the first session to see a message read-write: it
- * gets the UIDs from the old mark on, and the mark moves to UIDNEXT. */
-static void claim_recent(struct store *s, int64_t mailbox_id, uint32_t *from)
+/* The mailbox and its messages as one snapshot, files adopted first. With
+ * claim, \Recent is taken for messages above last: it belongs to the first
+ * session to see a message read-write (RFC 3501 2.3.2), which gets the UIDs
+ * from the old mark on while the mark moves to UIDNEXT, in the same
+ * transaction as the read, so no message is claimed unseen or seen twice. */
+struct snapshot {
+	struct ix_mailbox mb;
+	struct ix_message *m; /* all messages, or (since > 0) those changed since */
+	size_t n;
+	uint32_t *gone; /* since > 0: UIDs expunged since */
+	size_t ngone;
+	uint32_t recent_from;
+};
+
+static void snapshot_free(struct snapshot *sn)
 {
-	*from = UINT32_MAX;
+	index_mailbox_clear(&sn->mb);
+	index_messages_free(sn->m, sn->n);
+	free(sn->gone);
+	memset(sn, 0, sizeof *sn);
+}
+
+/* Reads the messages: all of them, or only what changed since MODSEQ since. */
+static int snapshot_read(struct index *ix, uint64_t since, struct snapshot *sn)
+{
+	if (!since)
+		return index_messages(ix, sn->mb.id, true, &sn->m, &sn->n);
+	return index_messages_since(ix, sn->mb.id, since, &sn->m, &sn->n) < 0 ||
+	               index_expunged_since(ix, sn->mb.id, since, &sn->gone, &sn->ngone) < 0
+	           ? -1
+	           : 0;
+}
+
+static enum store_rc snapshot(struct store *s, const char *name, bool claim, uint32_t last,
+                              uint64_t since, struct snapshot *sn)
+{
+	memset(sn, 0, sizeof *sn);
+	sn->recent_from = UINT32_MAX;
+	struct ix_mailbox *mb = &sn->mb;
+	enum store_rc rc = mailbox_fresh(s, name, mb);
+	if (rc != STORE_OK)
+		return rc;
+	index_mailbox_clear(mb);
 	if (index_begin(s->ix) < 0)
-		return;
-	if (index_mailbox_claim_recent(s->ix, mailbox_id, from) < 0 || index_commit(s->ix) < 0) {
+		return STORE_ERROR;
+	int found = index_mailbox_get(s->ix, name, mb);
+	if (found != 0) {
 		index_rollback(s->ix);
-		*from = UINT32_MAX;
+		return found > 0 ? STORE_NONEXISTENT : STORE_ERROR;
 	}
+	bool fail = snapshot_read(s->ix, since, sn) < 0;
+	if (!fail && claim && sn->n > 0 && sn->m[sn->n - 1].uid > last &&
+	    sn->m[sn->n - 1].uid >= mb->recent_uid) /* else another session has them */
+		fail = index_mailbox_claim_recent(s->ix, mb->id, &sn->recent_from) < 0;
+	if (fail || index_commit(s->ix) < 0) {
+		index_rollback(s->ix);
+		snapshot_free(sn);
+		return STORE_ERROR;
+	}
+	return STORE_OK;
 }
 
 enum store_rc view_open(struct store *s, const char *name, bool readonly, struct view **out)
 {
-	struct ix_mailbox mb;
-	enum store_rc rc = mailbox_fresh(s, name, &mb);
+	struct snapshot sn;
+	enum store_rc rc = snapshot(s, name, !readonly, 0, 0, &sn);
 	if (rc != STORE_OK)
 		return rc;
 	struct view *v = xcalloc(1, sizeof *v);
 	v->store = s;
 	v->name = xstrdup(name);
 	v->dir = maildir_dir(s->maildir, name);
-	v->id = mb.id;
+	v->id = sn.mb.id;
 	v->readonly = readonly;
-	v->recent_from = UINT32_MAX;
-	if (readonly)
-		v->recent_from = mb.recent_uid; /* sees \Recent without taking it */
-	else
-		claim_recent(s, mb.id, &v->recent_from);
-	struct ix_message *m = NULL;
-	size_t n = 0;
-	if (index_messages(s->ix, mb.id, true, &m, &n) < 0) {
-		index_mailbox_clear(&mb);
-		view_close(v);
-		return STORE_ERROR;
-	}
-	for (size_t i = 0; i < n; i++)
-		view_push(v, &m[i], m[i].uid >= v->recent_from);
-	index_messages_free(m, n);
-	view_take_mailbox(v, &mb);
-	index_mailbox_clear(&mb);
+	/* EXAMINE sees \Recent without taking it. */
+	v->recent_from = readonly ? sn.mb.recent_uid : sn.recent_from;
+	for (size_t i = 0; i < sn.n; i++)
+		view_push(v, &sn.m[i], sn.m[i].uid >= v->recent_from);
+	view_take_mailbox(v, &sn.mb);
+	snapshot_free(&sn);
 	*out = v;
 	return STORE_OK;
 }
@@ -173,6 +211,64 @@ static size_t view_apply(struct view *v, const struct ix_message *m, size_t n, b
 	return held;
 }
 
+static bool uid_in(const uint32_t *uids, size_t n, uint32_t uid);
+
+/* The view position of uid, or v->n. */
+static size_t view_find(const struct view *v, uint32_t uid)
+{
+	size_t lo = 0, hi = v->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (v->msgs[mid].uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < v->n && v->msgs[lo].uid == uid ? lo : v->n;
+}
+
+/* view_apply for a snapshot of changes only: sn->gone leave (from the
+ * highest sequence number down, or are held back), then the changed rows
+ * the view has update its flags. Returns how many expunges are held. */
+static size_t view_apply_changes(struct view *v, const struct snapshot *sn, bool allow_expunge,
+                                 struct view_changes *ch)
+{
+	size_t held = 0, cap = v->n ? v->n : 1;
+	ch->expunged = xmalloc(cap * sizeof *ch->expunged);
+	ch->flags_changed = xmalloc(cap * sizeof *ch->flags_changed);
+	for (size_t i = v->n; sn->ngone && i-- > 0;)
+		if (uid_in(sn->gone, sn->ngone, v->msgs[i].uid)) {
+			if (allow_expunge)
+				ch->expunged[ch->nexpunged++] = (uint32_t)i + 1;
+			else
+				held++;
+		}
+	size_t kept = 0;
+	for (size_t i = 0; ch->nexpunged && i < v->n; i++) {
+		if (uid_in(sn->gone, sn->ngone, v->msgs[i].uid)) {
+			kw_free(v->msgs[i].keywords);
+			continue;
+		}
+		v->msgs[kept++] = v->msgs[i];
+	}
+	if (ch->nexpunged)
+		v->n = kept;
+	for (size_t k = 0; k < sn->n; k++) {
+		const struct ix_message *im = &sn->m[k];
+		size_t i = view_find(v, im->uid);
+		if (i == v->n)
+			continue; /* new: appended by the caller */
+		struct view_msg *vm = &v->msgs[i];
+		if (im->flags == vm->flags && strcmp(im->keywords, vm->keywords) == 0)
+			continue;
+		vm->flags = im->flags;
+		kw_free(vm->keywords);
+		vm->keywords = kw_own(xstrdup(im->keywords));
+		ch->flags_changed[ch->nflags_changed++] = (uint32_t)i + 1;
+	}
+	return held;
+}
+
 /* True when neither the index nor the Maildir directories moved since the
  * view was last synced: the common case after most commands and for most
  * watch wake-ups, answered without taking the write lock. */
@@ -191,44 +287,38 @@ static bool view_unchanged(struct view *v)
 
 enum store_rc view_sync(struct view *v, bool allow_expunge, struct view_changes *ch)
 {
-	struct ix_mailbox mb;
 	memset(ch, 0, sizeof *ch);
 	if (!v->stale && view_unchanged(v))
 		return STORE_OK;
-	enum store_rc rc = mailbox_fresh(v->store, v->name, &mb);
+	/* Only what changed since the view's MODSEQ is read, unless a STORE
+	 * left flags this client may not know: then every row is compared. */
+	struct snapshot sn;
+	uint32_t last = v->n ? v->msgs[v->n - 1].uid : 0;
+	uint64_t since = v->stale ? 0 : v->modseq;
+	enum store_rc rc = snapshot(v->store, v->name, !v->readonly, last, since, &sn);
 	if (rc != STORE_OK)
 		return rc;
-	if (mb.modseq == v->modseq && !v->stale) {
-		index_mailbox_clear(&mb);
+	if (sn.mb.modseq == v->modseq && !v->stale) {
+		snapshot_free(&sn);
 		return STORE_OK;
 	}
 	v->stale = false;
-	struct ix_message *m = NULL;
-	size_t n = 0;
-	if (index_messages(v->store->ix, mb.id, true, &m, &n) < 0) {
-		index_mailbox_clear(&mb);
-		return STORE_ERROR;
-	}
-	size_t held = view_apply(v, m, n, allow_expunge, ch);
-	uint32_t last = v->n ? v->msgs[v->n - 1].uid : 0;
-	uint32_t recent_from = UINT32_MAX;
-	if (!v->readonly && n > 0 && m[n - 1].uid > last)
-		claim_recent(v->store, mb.id, &recent_from);
-	for (size_t k = 0; k < n; k++) {
-		if (m[k].uid <= last)
+	size_t held = since ? view_apply_changes(v, &sn, allow_expunge, ch)
+	                    : view_apply(v, sn.m, sn.n, allow_expunge, ch);
+	for (size_t k = 0; k < sn.n; k++) {
+		if (sn.m[k].uid <= last)
 			continue;
-		view_push(v, &m[k], m[k].uid >= recent_from);
+		view_push(v, &sn.m[k], sn.m[k].uid >= sn.recent_from);
 		ch->exists_changed = true;
 	}
-	index_messages_free(m, n);
 	ch->keywords_changed =
-	    strcmp(mb.keywords ? mb.keywords : "", v->keywords ? v->keywords : "");
+	    strcmp(sn.mb.keywords ? sn.mb.keywords : "", v->keywords ? v->keywords : "");
 	uint64_t seen_modseq = v->modseq;
-	view_take_mailbox(v, &mb);
+	view_take_mailbox(v, &sn.mb);
 	/* Expunges held back (RFC 9051 7.5.1) must still be found next time. */
 	if (held)
 		v->modseq = seen_modseq;
-	index_mailbox_clear(&mb);
+	snapshot_free(&sn);
 	for (size_t i = 0; ch->exists_changed && i < v->n; i++)
 		ch->recent += v->msgs[i].recent;
 	return STORE_OK;
@@ -241,7 +331,7 @@ void view_changes_free(struct view_changes *ch)
 	memset(ch, 0, sizeof *ch);
 }
 
-static bool uid_wanted(const uint32_t *uids, size_t n, uint32_t uid)
+static bool uid_in(const uint32_t *uids, size_t n, uint32_t uid)
 {
 	size_t lo = 0, hi = n;
 	while (lo < hi) {
@@ -266,7 +356,7 @@ enum store_rc view_expunge(struct view *v, const uint32_t *uids, size_t nuids)
 	enum store_rc rc =
 	    index_messages(s->ix, v->id, false, &m, &nm) < 0 ? STORE_ERROR : STORE_OK;
 	for (size_t i = 0; i < nm; i++)
-		if (!(m[i].flags & FLAG_DELETED) || (uids && !uid_wanted(uids, nuids, m[i].uid)))
+		if (!(m[i].flags & FLAG_DELETED) || (uids && !uid_in(uids, nuids, m[i].uid)))
 			m[i].uid = 0; /* not going */
 	for (size_t i = 0; i < nm && rc == STORE_OK; i++)
 		if (m[i].uid && index_message_expunge(s->ix, v->id, m[i].uid) < 0)
