@@ -31,7 +31,7 @@ static void select_mailbox(struct session *s, struct imap_command *c, bool reado
 	}
 	uint32_t recent = 0, first_unseen = 0;
 	for (size_t i = 0; i < v->n; i++) {
-		recent += v->msgs[i].recent;
+		recent += view_recent(v, i);
 		if (!first_unseen && !(v->msgs[i].flags & FLAG_SEEN))
 			first_unseen = (uint32_t)i + 1;
 	}

@@ -103,7 +103,7 @@ static size_t *run_program(struct session *s, const struct search_node *prog, si
 		                       .uid = v->msgs[i].uid,
 		                       .flags = v->msgs[i].flags,
 		                       .keywords = v->msgs[i].keywords,
-		                       .recent = v->msgs[i].recent,
+		                       .recent = view_recent(v, i),
 		                       .size = info.size,
 		                       .internaldate = info.internaldate,
 		                       .open_file = open_message,

@@ -358,7 +358,7 @@ void sess_flags(struct session *s, struct sbuf *b, size_t i)
 			sbuf_printf(b, "%s%s", b->len > mark + 1 ? " " : "", system_flags[k].name);
 	if (m->keywords[0])
 		sbuf_printf(b, "%s%s", b->len > mark + 1 ? " " : "", m->keywords);
-	if (m->recent)
+	if (view_recent(s->view, i))
 		sbuf_printf(b, "%s\\Recent", b->len > mark + 1 ? " " : "");
 	sbuf_addc(b, ')');
 }

@@ -13,8 +13,9 @@ struct store {
 	char *changes; /* written after each change, for watchers (pool.h) */
 	struct index *ix;
 	struct store_limits lim;
-	struct store_pool *pool; /* NULL: not shared */
-	unsigned refs;           /* sessions sharing it, when pooled */
+	struct store_pool *pool;   /* NULL: not shared */
+	unsigned refs;             /* sessions sharing it, when pooled */
+	struct view_share *shares; /* message lists shared by this store's views (view.c) */
 };
 
 /* Drops one reference to a pooled store; true when it was the last. */

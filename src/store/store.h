@@ -93,9 +93,8 @@ enum store_rc store_append(struct store *s, const char *mailbox, const struct st
 struct view_msg {
 	uint32_t uid, flags;
 	char *keywords;
-	bool recent;
-	bool stale; /* flags changed elsewhere that this client may not have been told */
 };
+struct view_share;
 struct view {
 	struct store *store;
 	char *name;
@@ -106,11 +105,17 @@ struct view {
 	uint64_t modseq;
 	char *keywords; /* the mailbox's keywords, space-separated */
 	struct view_msg *msgs;
-	size_t n, cap;
-	uint32_t recent_from; /* UIDs >= this are \Recent to this session */
-	bool cache_txn;       /* cache writes are batched in an open transaction */
-	bool stale;           /* some message is stale: the next sync looks at flags */
+	size_t n, cap;            /* cap 0: msgs belong to share */
+	struct view_share *share; /* the list shared with views at the same MODSEQ */
+	struct {
+		uint32_t lo, hi;
+	} * recent; /* UID ranges that are \Recent to this session */
+	size_t nrecent;
+	bool cache_txn; /* cache writes are batched in an open transaction */
 };
+
+/* Whether the message at view position i is \Recent to this session. */
+bool view_recent(const struct view *v, size_t i);
 
 enum store_rc view_open(struct store *s, const char *name, bool readonly, struct view **out);
 void view_close(struct view *v);

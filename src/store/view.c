@@ -30,15 +30,115 @@ static void kw_free(char *k)
 		free(k);
 }
 
-static void view_msgs_clear(struct view *v)
+/* ---- message lists shared between views ----
+ *
+ * Views of one mailbox that are up to date with the same MODSEQ hold the
+ * same list, so the sessions of a worker on one mailbox (a phone, a laptop
+ * and a webmail, each with a few connections) share one copy: the store
+ * keeps the shared lists, a view that must change its list first copies it
+ * (view_own), and a view that caught up again joins the list of its MODSEQ
+ * (view_share). \Recent is kept apart, per view, as UID ranges. */
+struct view_share {
+	unsigned refs;
+	struct store *store;
+	int64_t mailbox;
+	uint64_t modseq;
+	struct view_msg *msgs;
+	size_t n;
+	struct view_share *next; /* the store's list */
+};
+
+static void msgs_free(struct view_msg *m, size_t n)
 {
-	for (size_t i = 0; i < v->n; i++)
-		kw_free(v->msgs[i].keywords);
-	v->n = 0;
+	for (size_t i = 0; i < n; i++)
+		kw_free(m[i].keywords);
+	free(m);
 }
 
-static void view_push(struct view *v, struct ix_message *m, bool recent)
+static void share_unlist(struct view_share *sh)
 {
+	for (struct view_share **p = &sh->store->shares; *p; p = &(*p)->next)
+		if (*p == sh) {
+			*p = sh->next;
+			return;
+		}
+}
+
+static void share_release(struct view_share *sh)
+{
+	if (--sh->refs > 0)
+		return;
+	share_unlist(sh);
+	msgs_free(sh->msgs, sh->n);
+	free(sh);
+}
+
+/* Makes v's list its own before it changes: the last holder takes the list
+ * back, the others copy it. */
+static void view_own(struct view *v)
+{
+	struct view_share *sh = v->share;
+	if (!sh)
+		return;
+	v->share = NULL;
+	if (sh->refs == 1) {
+		share_unlist(sh);
+		free(sh);
+		v->cap = v->n;
+		return;
+	}
+	struct view_msg *copy = xmalloc((v->n ? v->n : 1) * sizeof *copy);
+	for (size_t i = 0; i < v->n; i++) {
+		copy[i] = v->msgs[i];
+		if (copy[i].keywords != no_keywords)
+			copy[i].keywords = xstrdup(copy[i].keywords);
+	}
+	v->msgs = copy;
+	v->cap = v->n ? v->n : 1;
+	share_release(sh);
+}
+
+/* v is exactly the index's state at v->modseq: join the list another view
+ * has for that MODSEQ, or offer this one. */
+static void view_share(struct view *v)
+{
+	if (v->share && v->share->modseq == v->modseq)
+		return;
+	for (struct view_share *sh = v->store->shares; sh; sh = sh->next) {
+		if (sh->mailbox != v->id || sh->modseq != v->modseq || sh->n != v->n)
+			continue;
+		if (v->share)
+			share_release(v->share);
+		else
+			msgs_free(v->msgs, v->n);
+		sh->refs++;
+		v->share = sh;
+		v->msgs = sh->msgs;
+		v->cap = 0;
+		return;
+	}
+	view_own(v);
+	struct view_share *sh = xcalloc(1, sizeof *sh);
+	*sh = (struct view_share){1, v->store, v->id, v->modseq, v->msgs, v->n, v->store->shares};
+	v->store->shares = sh;
+	v->share = sh;
+	v->cap = 0;
+}
+
+static void view_msgs_free(struct view *v)
+{
+	if (v->share)
+		share_release(v->share);
+	else
+		msgs_free(v->msgs, v->n);
+	v->share = NULL;
+	v->msgs = NULL;
+	v->n = v->cap = 0;
+}
+
+static void view_push(struct view *v, struct ix_message *m)
+{
+	view_own(v);
 	if (v->n == v->cap)
 		v->msgs = xrealloc(v->msgs, (v->cap = v->cap ? v->cap * 2 : 64) * sizeof *v->msgs);
 	struct view_msg *e = &v->msgs[v->n++];
@@ -46,8 +146,29 @@ static void view_push(struct view *v, struct ix_message *m, bool recent)
 	e->flags = m->flags;
 	e->keywords = kw_own(m->keywords); /* taken over */
 	m->keywords = NULL;
-	e->recent = recent;
-	e->stale = false;
+}
+
+/* \Recent for this session: UIDs in [lo, hi). */
+static void view_add_recent(struct view *v, uint32_t lo, uint32_t hi)
+{
+	if (lo >= hi)
+		return;
+	if (v->nrecent && v->recent[v->nrecent - 1].hi == lo) {
+		v->recent[v->nrecent - 1].hi = hi;
+		return;
+	}
+	v->recent = xrealloc(v->recent, (v->nrecent + 1) * sizeof *v->recent);
+	v->recent[v->nrecent].lo = lo;
+	v->recent[v->nrecent++].hi = hi;
+}
+
+bool view_recent(const struct view *v, size_t i)
+{
+	uint32_t uid = v->msgs[i].uid;
+	for (size_t k = 0; k < v->nrecent; k++)
+		if (uid >= v->recent[k].lo && uid < v->recent[k].hi)
+			return true;
+	return false;
 }
 
 static void view_take_mailbox(struct view *v, struct ix_mailbox *mb)
@@ -135,11 +256,13 @@ enum store_rc view_open(struct store *s, const char *name, bool readonly, struct
 	v->id = sn.mb.id;
 	v->readonly = readonly;
 	/* EXAMINE sees \Recent without taking it. */
-	v->recent_from = readonly ? sn.mb.recent_uid : sn.recent_from;
+	uint32_t end = sn.n ? sn.m[sn.n - 1].uid + 1 : 0;
+	view_add_recent(v, readonly ? sn.mb.recent_uid : sn.recent_from, end);
 	for (size_t i = 0; i < sn.n; i++)
-		view_push(v, &sn.m[i], sn.m[i].uid >= v->recent_from);
+		view_push(v, &sn.m[i]);
 	view_take_mailbox(v, &sn.mb);
 	snapshot_free(&sn);
+	view_share(v);
 	*out = v;
 	return STORE_OK;
 }
@@ -149,66 +272,12 @@ void view_close(struct view *v)
 	if (!v)
 		return;
 	view_cache_flush(v);
-	view_msgs_clear(v);
-	free(v->msgs);
+	view_msgs_free(v);
+	free(v->recent);
 	free(v->keywords);
 	free(v->name);
 	free(v->dir);
 	free(v);
-}
-
-/* Finds uid in the index's list m[0..n) (sorted), or NULL. */
-static const struct ix_message *find_uid(const struct ix_message *m, size_t n, uint32_t uid)
-{
-	size_t lo = 0, hi = n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (m[mid].uid == uid)
-			return &m[mid];
-		if (m[mid].uid < uid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
-}
-
-/* Drops the messages the index no longer has, recording their sequence
- * numbers from the highest down: each is then right at the moment the
- * client applies it (RFC 9051 7.5.1). Flags of the others are refreshed and
- * their changes recorded, with the sequence numbers after the expunges.
- * Returns how many expunged messages stay because expunges are held back. */
-static size_t view_apply(struct view *v, const struct ix_message *m, size_t n, bool allow_expunge,
-                         struct view_changes *ch)
-{
-	size_t held = 0;
-	size_t cap = v->n ? v->n : 1;
-	ch->expunged = xmalloc(cap * sizeof *ch->expunged);
-	ch->flags_changed = xmalloc(cap * sizeof *ch->flags_changed);
-	for (size_t i = v->n; i-- > 0;)
-		if (!find_uid(m, n, v->msgs[i].uid) && allow_expunge)
-			ch->expunged[ch->nexpunged++] = (uint32_t)i + 1;
-	size_t kept = 0;
-	for (size_t i = 0; i < v->n; i++) {
-		struct view_msg *vm = &v->msgs[i];
-		const struct ix_message *im = find_uid(m, n, vm->uid);
-		if (!im && allow_expunge) {
-			kw_free(vm->keywords);
-			continue;
-		}
-		held += !im;
-		if (im && (vm->stale || im->flags != vm->flags ||
-		           strcmp(im->keywords, vm->keywords) != 0)) {
-			vm->stale = false;
-			vm->flags = im->flags;
-			kw_free(vm->keywords);
-			vm->keywords = kw_own(xstrdup(im->keywords));
-			ch->flags_changed[ch->nflags_changed++] = (uint32_t)kept + 1;
-		}
-		v->msgs[kept++] = *vm;
-	}
-	v->n = kept;
-	return held;
 }
 
 static bool uid_in(const uint32_t *uids, size_t n, uint32_t uid);
@@ -227,13 +296,16 @@ static size_t view_find(const struct view *v, uint32_t uid)
 	return lo < v->n && v->msgs[lo].uid == uid ? lo : v->n;
 }
 
-/* view_apply for a snapshot of changes only: sn->gone leave (from the
- * highest sequence number down, or are held back), then the changed rows
- * the view has update its flags. Returns how many expunges are held. */
+/* Applies a snapshot of what changed since the view's MODSEQ: sn->gone
+ * leave, their sequence numbers recorded from the highest down so each is
+ * right at the moment the client applies it (RFC 9051 7.5.1), or are held
+ * back; then the changed rows the view has update its flags, recorded with
+ * the sequence numbers after the expunges. Returns how many are held. */
 static size_t view_apply_changes(struct view *v, const struct snapshot *sn, bool allow_expunge,
                                  struct view_changes *ch)
 {
 	size_t held = 0, cap = v->n ? v->n : 1;
+	view_own(v);
 	ch->expunged = xmalloc(cap * sizeof *ch->expunged);
 	ch->flags_changed = xmalloc(cap * sizeof *ch->flags_changed);
 	for (size_t i = v->n; sn->ngone && i-- > 0;)
@@ -288,29 +360,27 @@ static bool view_unchanged(struct view *v)
 enum store_rc view_sync(struct view *v, bool allow_expunge, struct view_changes *ch)
 {
 	memset(ch, 0, sizeof *ch);
-	if (!v->stale && view_unchanged(v))
+	if (view_unchanged(v))
 		return STORE_OK;
-	/* Only what changed since the view's MODSEQ is read, unless a STORE
-	 * left flags this client may not know: then every row is compared. */
+	/* Only what changed since the view's MODSEQ is read. */
 	struct snapshot sn;
 	uint32_t last = v->n ? v->msgs[v->n - 1].uid : 0;
-	uint64_t since = v->stale ? 0 : v->modseq;
-	enum store_rc rc = snapshot(v->store, v->name, !v->readonly, last, since, &sn);
+	enum store_rc rc = snapshot(v->store, v->name, !v->readonly, last, v->modseq, &sn);
 	if (rc != STORE_OK)
 		return rc;
-	if (sn.mb.modseq == v->modseq && !v->stale) {
+	if (sn.mb.modseq == v->modseq) {
 		snapshot_free(&sn);
 		return STORE_OK;
 	}
-	v->stale = false;
-	size_t held = since ? view_apply_changes(v, &sn, allow_expunge, ch)
-	                    : view_apply(v, sn.m, sn.n, allow_expunge, ch);
+	size_t held = view_apply_changes(v, &sn, allow_expunge, ch);
 	for (size_t k = 0; k < sn.n; k++) {
 		if (sn.m[k].uid <= last)
 			continue;
-		view_push(v, &sn.m[k], sn.m[k].uid >= sn.recent_from);
+		view_push(v, &sn.m[k]);
 		ch->exists_changed = true;
 	}
+	if (ch->exists_changed)
+		view_add_recent(v, sn.recent_from, v->msgs[v->n - 1].uid + 1);
 	ch->keywords_changed =
 	    strcmp(sn.mb.keywords ? sn.mb.keywords : "", v->keywords ? v->keywords : "");
 	uint64_t seen_modseq = v->modseq;
@@ -318,9 +388,11 @@ enum store_rc view_sync(struct view *v, bool allow_expunge, struct view_changes 
 	/* Expunges held back (RFC 9051 7.5.1) must still be found next time. */
 	if (held)
 		v->modseq = seen_modseq;
+	else
+		view_share(v);
 	snapshot_free(&sn);
 	for (size_t i = 0; ch->exists_changed && i < v->n; i++)
-		ch->recent += v->msgs[i].recent;
+		ch->recent += view_recent(v, i);
 	return STORE_OK;
 }
 
@@ -490,22 +562,23 @@ static int store_one(struct view *v, struct view_msg *vm, enum flag_op op, uint3
 	int rc = index_message_get(ix, v->id, vm->uid, &m);
 	if (rc != 0)
 		return rc > 0 ? 0 : -1; /* expunged meanwhile: nothing to change */
-	/* Flags someone else changed since this client was told: whatever this
-	 * STORE reports (nothing, if .SILENT), the next sync reports them. */
-	if (m.flags != vm->flags || strcmp(m.keywords, vm->keywords) != 0)
-		vm->stale = v->stale = true;
 	uint32_t nflags = apply_flags(m.flags, op, flags);
 	char *nkw_s = apply_keywords(m.keywords, op, kw, nkw);
-	if (nflags != m.flags || strcmp(nkw_s, m.keywords) != 0) {
+	if (nflags != m.flags || strcmp(nkw_s, m.keywords) != 0)
 		rc = (!*modseq && index_mailbox_next_modseq(ix, v->id, modseq) < 0) ||
 		             index_message_set_flags(ix, v->id, vm->uid, nflags, nkw_s, *modseq) < 0
 		         ? -1
 		         : 0;
-		*changed = rc == 0;
-	}
-	vm->flags = nflags;
+	/* The view keeps what this client knows, with this STORE applied: a
+	 * change someone else made stays for the next sync to report (the row's
+	 * MODSEQ is past the view's), even after a .SILENT STORE. */
+	uint32_t vflags = apply_flags(vm->flags, op, flags);
+	char *vkw = apply_keywords(vm->keywords, op, kw, nkw);
+	*changed = rc == 0 && (vflags != vm->flags || strcmp(vkw, vm->keywords) != 0);
+	vm->flags = vflags;
 	kw_free(vm->keywords);
-	vm->keywords = kw_own(nkw_s);
+	vm->keywords = kw_own(vkw);
+	free(nkw_s);
 	index_message_clear(&m);
 	return rc;
 }
@@ -518,6 +591,7 @@ enum store_rc view_store(struct view *v, const size_t *idx, size_t n, enum flag_
 	if (index_begin(ix) < 0)
 		return STORE_ERROR;
 	int rc = op != FLAG_OP_REMOVE ? index_mailbox_add_keywords(ix, v->id, kw, nkw) : 0;
+	view_own(v);
 	for (size_t i = 0; i < n && rc == 0; i++)
 		rc = store_one(v, &v->msgs[idx[i]], op, flags, kw, nkw, &modseq, &changed[i]);
 	if (rc == 0 && index_commit(ix) == 0)
