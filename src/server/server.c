@@ -35,6 +35,7 @@ struct worker {
 	unsigned row;
 	struct event *changes; /* the pool's watcher is readable */
 	struct event *drain_timer;
+	struct event *resume_timer; /* accepting again after giving way */
 	struct evconnlistener *listener;
 	bool draining;
 	struct client **clients;
@@ -116,6 +117,30 @@ static const char *over_cap(struct worker *w, const char *addr)
 	return NULL;
 }
 
+/* Workers share one listening socket, and the kernel wakes them all; the
+ * one that is idle most wins most, so long-lived IMAP connections would pile
+ * up on one worker. A worker with clearly more than its share stops
+ * accepting for a moment and lets the others take the next ones. */
+#define GIVE_WAY_MS 20
+#define GIVE_WAY_SLACK 4
+
+static void on_resume_accepting(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	if (!w->draining)
+		evconnlistener_enable(w->listener);
+}
+
+static void balance(struct worker *w)
+{
+	struct conn_counts n = conn_table_count(w->table, NULL, NULL);
+	if (w->scfg->workers < 2 || w->n <= n.total / w->scfg->workers + GIVE_WAY_SLACK)
+		return;
+	evconnlistener_disable(w->listener);
+	struct timeval tv = {0, GIVE_WAY_MS * 1000};
+	event_add(w->resume_timer, &tv);
+}
+
 static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int len,
                       void *arg)
 {
@@ -141,6 +166,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	w->clients[w->n++] = cl;
 	cl->conn = conn_new(w->base, fd, fd, peer, &w->cfg, NULL, client_closed, cl);
 	log_debug("connect from %s", peer);
+	balance(w);
 }
 
 static void on_drain_timeout(evutil_socket_t fd, short what, void *arg)
@@ -205,6 +231,7 @@ static int worker_main(int lfd, const struct server_config *scfg, struct conn_ta
 	w.cfg.admit_user = client_admit_user;
 	w.changes = watch_changes(w.base, w.cfg.pool);
 	w.listener = evconnlistener_new(w.base, on_accept, &w, LEV_OPT_CLOSE_ON_EXEC, -1, lfd);
+	w.resume_timer = evtimer_new(w.base, on_resume_accepting, &w);
 	struct event *term = evsignal_new(w.base, SIGTERM, on_stop, &w);
 	struct event *intr = evsignal_new(w.base, SIGINT, on_stop, &w);
 	event_add(term, NULL);
@@ -220,6 +247,7 @@ static int worker_main(int lfd, const struct server_config *scfg, struct conn_ta
 		event_free(w.changes);
 	if (w.drain_timer)
 		event_free(w.drain_timer);
+	event_free(w.resume_timer);
 	store_pool_free(w.cfg.pool);
 	event_free(term);
 	event_free(intr);
