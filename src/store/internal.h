@@ -18,6 +18,8 @@ struct store {
 	struct view_share *shares; /* message lists shared by this store's views (view.c) */
 };
 
+/* Lets go of the message lists the store keeps for its views (view.c). */
+void view_shares_drop(struct store *s);
 /* Drops one reference to a pooled store; true when it was the last. */
 bool store_pool_release(struct store *s);
 

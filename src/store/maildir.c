@@ -301,8 +301,18 @@ uint32_t maildir_info_flags(const char *name)
 	return flags;
 }
 
-/* Files an MTA delivered into new/ move to cur/ with an empty info suffix. */
-static void adopt_new(const char *dir)
+static void files_add(struct maildir_file **f, size_t *n, size_t *cap, const char *name)
+{
+	if (*n == *cap)
+		*f = xrealloc(*f, (*cap = *cap ? *cap * 2 : 64) * sizeof **f);
+	(*f)[*n].name = xstrdup(name);
+	(*f)[*n].flags = maildir_info_flags(name);
+	(*n)++;
+}
+
+/* Files an MTA delivered into new/ move to cur/ with an empty info suffix;
+ * the names they got in cur/ are added to f. */
+static int adopt_new(const char *dir, struct maildir_file **f, size_t *n, size_t *cap)
 {
 	char *newdir = xasprintf("%s/new", dir);
 	DIR *d = opendir(newdir);
@@ -311,15 +321,30 @@ static void adopt_new(const char *dir)
 		if (e->d_name[0] == '.')
 			continue;
 		char *src = xasprintf("%s/%s", newdir, e->d_name);
-		char *dst = strchr(e->d_name, ':') ? xasprintf("%s/cur/%s", dir, e->d_name)
-		                                   : xasprintf("%s/cur/%s:2,", dir, e->d_name);
-		rename(src, dst); /* ENOENT: another process adopted it first */
+		char *name =
+		    strchr(e->d_name, ':') ? xstrdup(e->d_name) : xasprintf("%s:2,", e->d_name);
+		char *dst = xasprintf("%s/cur/%s", dir, name);
+		/* ENOENT: another process adopted it first */
+		if (rename(src, dst) == 0 && f)
+			files_add(f, n, cap, name);
 		free(src);
 		free(dst);
+		free(name);
 	}
 	if (d)
 		closedir(d);
 	free(newdir);
+	return d ? 0 : -1;
+}
+
+int maildir_take_new(const char *dir, struct maildir_file **files, size_t *n)
+{
+	size_t cap = 0;
+	*files = NULL;
+	*n = 0;
+	if (!dir)
+		return -1;
+	return adopt_new(dir, files, n, &cap);
 }
 
 static int path_stat(const char *p, uint64_t *vsize, time_t *mtime);
@@ -377,7 +402,7 @@ int maildir_list(const char *dir, struct maildir_file **files, size_t *n)
 {
 	if (!dir)
 		return -1; /* a name maildir_dir could not map */
-	adopt_new(dir);
+	adopt_new(dir, NULL, NULL, NULL);
 	char *cur = xasprintf("%s/cur", dir);
 	DIR *d = opendir(cur);
 	free(cur);
@@ -386,15 +411,9 @@ int maildir_list(const char *dir, struct maildir_file **files, size_t *n)
 	size_t cap = 64, count = 0;
 	struct maildir_file *f = xmalloc(cap * sizeof *f);
 	struct dirent *e;
-	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.')
-			continue;
-		if (count == cap)
-			f = xrealloc(f, (cap *= 2) * sizeof *f);
-		f[count].name = xstrdup(e->d_name);
-		f[count].flags = maildir_info_flags(e->d_name);
-		count++;
-	}
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.')
+			files_add(&f, &count, &cap, e->d_name);
 	closedir(d);
 	*files = f;
 	*n = count;

@@ -53,6 +53,8 @@ struct maildir_file {
 /* Moves files found in new/ into cur/, then lists cur/ (names and the flags
  * of their info suffix; sizes come from maildir_crlf). */
 int maildir_list(const char *dir, struct maildir_file **files, size_t *n);
+/* Moves what an MTA delivered into new/ to cur/; files gets their names in cur/. */
+int maildir_take_new(const char *dir, struct maildir_file **files, size_t *n);
 /* mtimes of new/ and cur/ in nanoseconds: unchanged means nothing to scan. */
 int maildir_dir_mtimes(const char *dir, int64_t mtimes[2]);
 void maildir_files_free(struct maildir_file *files, size_t n);

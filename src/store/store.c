@@ -124,6 +124,7 @@ void store_close(struct store *s)
 {
 	if (!s || (s->pool && !store_pool_release(s)))
 		return;
+	view_shares_drop(s);
 	index_close(s->ix);
 	free(s->changes);
 	free(s->maildir);
@@ -236,6 +237,32 @@ static int adopt_file(struct store *s, int64_t mailbox_id, const char *dir,
 	return rc; /* a file that vanished meanwhile is simply not there */
 }
 
+/* A directory changed within the last two seconds may change again in the
+ * same mtime tick; it is stored as 0, marked for another scan. */
+static int64_t mtime_to_keep(int64_t mt)
+{
+	int64_t now = (int64_t)time(NULL) * 1000000000;
+	return mt > now - 2000000000LL ? 0 : mt;
+}
+
+/* Only new/ changed since the last scan (an MTA delivered): its files move
+ * to cur/ and get UIDs, and cur/, changed only by us under the index lock,
+ * need not be listed (by every session that wakes up for the delivery). */
+static int sync_new(struct store *s, struct ix_mailbox *mb, const char *dir, int64_t mt_new)
+{
+	struct maildir_file *files;
+	size_t n;
+	int64_t mt[2];
+	int rc = maildir_take_new(dir, &files, &n);
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = adopt_file(s, mb->id, dir, &files[i]);
+	maildir_files_free(files, n);
+	if (rc == 0 && maildir_dir_mtimes(dir, mt) == 0)
+		rc = index_mailbox_set_mtimes(s->ix, mb->id,
+		                              (int64_t[2]){mtime_to_keep(mt_new), mt[1]});
+	return rc;
+}
+
 /* Brings the index up to date with the Maildir: files an MTA delivered get
  * UIDs, files gone from disk are expunged. Skipped when neither new/ nor cur/
  * changed since the last scan. Runs inside an index transaction. */
@@ -251,6 +278,11 @@ static int sync_files(struct store *s, struct ix_mailbox *mb)
 	if (mt[0] == mb->mtimes[0] && mt[1] == mb->mtimes[1]) {
 		free(dir);
 		return 0;
+	}
+	if (mt[1] == mb->mtimes[1] && mt[1] != 0) {
+		rc = sync_new(s, mb, dir, mt[0]);
+		free(dir);
+		return rc;
 	}
 	struct maildir_file *files = NULL;
 	size_t nfiles = 0, nmsgs = 0;
@@ -286,12 +318,8 @@ static int sync_files(struct store *s, struct ix_mailbox *mb)
 			rc = adopt_file(s, mb->id, dir, &files[j]);
 	free(known);
 	free(byname);
-	/* A directory changed within the last two seconds may change again in
-	 * the same mtime tick; leave it marked for another scan. */
-	int64_t now = (int64_t)time(NULL) * 1000000000;
 	for (int i = 0; i < 2; i++)
-		if (mt[i] > now - 2000000000LL)
-			mt[i] = 0;
+		mt[i] = mtime_to_keep(mt[i]);
 	if (rc == 0)
 		rc = index_mailbox_set_mtimes(s->ix, mb->id, mt);
 out:

@@ -37,9 +37,12 @@ static void kw_free(char *k)
  * and a webmail, each with a few connections) share one copy: the store
  * keeps the shared lists, a view that must change its list first copies it
  * (view_own), and a view that caught up again joins the list of its MODSEQ
- * (view_share). \Recent is kept apart, per view, as UID ranges. */
+ * (view_share). The store keeps the newest list of each mailbox while it is
+ * open, so a SELECT of an unchanged mailbox reads no message rows.
+ * \Recent is kept apart, per view, as UID ranges. */
 struct view_share {
 	unsigned refs;
+	bool kept; /* the store holds a reference: the newest list of its mailbox */
 	struct store *store;
 	int64_t mailbox;
 	uint64_t modseq;
@@ -81,6 +84,10 @@ static void view_own(struct view *v)
 	if (!sh)
 		return;
 	v->share = NULL;
+	if (sh->refs == 2 && sh->kept) { /* only the store shares it: take it back */
+		sh->kept = false;
+		sh->refs--;
+	}
 	if (sh->refs == 1) {
 		share_unlist(sh);
 		free(sh);
@@ -118,11 +125,31 @@ static void view_share(struct view *v)
 		return;
 	}
 	view_own(v);
+	for (struct view_share *sh = v->store->shares; sh; sh = sh->next)
+		if (sh->mailbox == v->id && sh->kept) { /* the newest is this one now */
+			sh->kept = false;
+			share_release(sh);
+			break;
+		}
 	struct view_share *sh = xcalloc(1, sizeof *sh);
-	*sh = (struct view_share){1, v->store, v->id, v->modseq, v->msgs, v->n, v->store->shares};
+	*sh = (struct view_share){2,         true,    v->store, v->id,
+	                          v->modseq, v->msgs, v->n,     v->store->shares};
 	v->store->shares = sh;
 	v->share = sh;
 	v->cap = 0;
+}
+
+void view_shares_drop(struct store *s)
+{
+	struct view_share *sh = s->shares;
+	while (sh) {
+		struct view_share *next = sh->next;
+		if (sh->kept) {
+			sh->kept = false;
+			share_release(sh);
+		}
+		sh = next;
+	}
 }
 
 static void view_msgs_free(struct view *v)
@@ -188,7 +215,8 @@ static void view_take_mailbox(struct view *v, struct ix_mailbox *mb)
  * transaction as the read, so no message is claimed unseen or seen twice. */
 struct snapshot {
 	struct ix_mailbox mb;
-	struct ix_message *m; /* all messages, or (since > 0) those changed since */
+	struct view_share *share; /* the store's list, up to date: no rows read */
+	struct ix_message *m;     /* all messages, or (since > 0) those changed since */
 	size_t n;
 	uint32_t *gone; /* since > 0: UIDs expunged since */
 	size_t ngone;
@@ -214,6 +242,14 @@ static int snapshot_read(struct index *ix, uint64_t since, struct snapshot *sn)
 	           : 0;
 }
 
+static struct view_share *kept_share(struct store *s, int64_t mailbox, uint64_t modseq)
+{
+	for (struct view_share *sh = s->shares; sh; sh = sh->next)
+		if (sh->kept && sh->mailbox == mailbox && sh->modseq == modseq)
+			return sh;
+	return NULL;
+}
+
 static enum store_rc snapshot(struct store *s, const char *name, bool claim, uint32_t last,
                               uint64_t since, struct snapshot *sn)
 {
@@ -231,9 +267,13 @@ static enum store_rc snapshot(struct store *s, const char *name, bool claim, uin
 		index_rollback(s->ix);
 		return found > 0 ? STORE_NONEXISTENT : STORE_ERROR;
 	}
-	bool fail = snapshot_read(s->ix, since, sn) < 0;
-	if (!fail && claim && sn->n > 0 && sn->m[sn->n - 1].uid > last &&
-	    sn->m[sn->n - 1].uid >= mb->recent_uid) /* else another session has them */
+	/* A new view (since 0) of an unchanged mailbox takes the store's list. */
+	sn->share = since ? NULL : kept_share(s, mb->id, mb->modseq);
+	bool fail = !sn->share && snapshot_read(s->ix, since, sn) < 0;
+	uint32_t top = sn->share ? (sn->share->n ? sn->share->msgs[sn->share->n - 1].uid : 0)
+	               : sn->n   ? sn->m[sn->n - 1].uid
+	                         : 0;
+	if (!fail && claim && top > last && top >= mb->recent_uid) /* else another has them */
 		fail = index_mailbox_claim_recent(s->ix, mb->id, &sn->recent_from) < 0;
 	if (fail || index_commit(s->ix) < 0) {
 		index_rollback(s->ix);
@@ -255,11 +295,17 @@ enum store_rc view_open(struct store *s, const char *name, bool readonly, struct
 	v->dir = maildir_dir(s->maildir, name);
 	v->id = sn.mb.id;
 	v->readonly = readonly;
-	/* EXAMINE sees \Recent without taking it. */
-	uint32_t end = sn.n ? sn.m[sn.n - 1].uid + 1 : 0;
-	view_add_recent(v, readonly ? sn.mb.recent_uid : sn.recent_from, end);
+	if (sn.share) {
+		v->share = sn.share;
+		v->share->refs++;
+		v->msgs = v->share->msgs;
+		v->n = v->share->n;
+	}
 	for (size_t i = 0; i < sn.n; i++)
 		view_push(v, &sn.m[i]);
+	/* EXAMINE sees \Recent without taking it. */
+	uint32_t end = v->n ? v->msgs[v->n - 1].uid + 1 : 0;
+	view_add_recent(v, readonly ? sn.mb.recent_uid : sn.recent_from, end);
 	view_take_mailbox(v, &sn.mb);
 	snapshot_free(&sn);
 	view_share(v);
