@@ -2,21 +2,31 @@
  * the selected mailbox, as another session, `gannet deliver` or an MTA
  * changes it. The store's watcher (store/pool.h) wakes the session; no
  * session polls. */
+#include <event2/buffer.h>
 #include <stdlib.h>
 
 #include "imap/cmd.h"
 #include "store/pool.h"
 #include "util/log.h"
 
+/* While a client that does not read has this much waiting, its updates
+ * wait in the view instead; idle_catch_up sends them once it has read. */
+#define IDLE_OUT_MAX (256 * 1024)
+
 /* A change may have happened: report it now. Expunges are allowed while
  * idling (RFC 9051 7.5.1: no command is in progress). */
 static void idle_wake(void *arg)
 {
 	struct session *s = arg;
-	if (s->idle_tag && s->view) {
+	if (s->idle_tag && s->view && evbuffer_get_length(s->out) < IDLE_OUT_MAX) {
 		s->expunge_ok = true;
 		sess_sync(s);
 	}
+}
+
+void idle_catch_up(struct session *s)
+{
+	idle_wake(s);
 }
 
 void cmd_idle(struct session *s, struct imap_command *c)

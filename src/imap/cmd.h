@@ -108,5 +108,7 @@ void fetch_job_free(struct fetch_job *job);
 void auth_sasl_response(struct session *s, const char *line);
 /* A line arrived while idling: DONE, or a mistake that ends IDLE too. */
 void idle_line(struct session *s, const char *line);
+/* Idling, the client has read what was sent: report what waited meanwhile. */
+void idle_catch_up(struct session *s);
 
 #endif

@@ -209,6 +209,8 @@ enum session_status session_feed(struct session *s, struct evbuffer *in)
 	size_t len;
 	if (s->job && fetch_resume(s))
 		return status_now(s); /* still producing: no new command until it ends */
+	if (s->idle_tag)
+		idle_catch_up(s);
 	while (!s->closing && !s->pause_ms && !s->job &&
 	       (len = evbuffer_get_contiguous_space(in)) > 0) {
 		const char *data = (const char *)evbuffer_pullup(in, (ssize_t)len);
