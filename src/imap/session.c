@@ -108,7 +108,15 @@ void sess_tagged(struct session *s, const char *status, const char *fmt, ...)
 void sess_sync(struct session *s)
 {
 	struct view_changes ch;
-	if (view_sync(s->view, s->expunge_ok, &ch) != STORE_OK) {
+	enum store_rc rc = view_sync(s->view, s->expunge_ok, &ch);
+	if (rc == STORE_NONEXISTENT && !s->closing) {
+		/* Another session deleted or renamed it: its sequence numbers
+		 * mean nothing any more (Dovecot says BYE here too). */
+		sess_untagged(s, "BYE The selected mailbox was deleted or renamed");
+		s->closing = true;
+		return;
+	}
+	if (rc != STORE_OK) {
 		log_warn("session %s: cannot sync %s", s->user, s->view->name);
 		return;
 	}

@@ -204,3 +204,18 @@ def test_mta_file_in_new_wakes_idle(srv):
     untagged, tagged = r.cmd("F", "FETCH 1 (RFC822.SIZE FLAGS)")
     assert tagged.startswith(b"F OK")
     assert untagged == [b"* 1 FETCH (RFC822.SIZE 31 FLAGS (\\Recent))"], untagged  # LF became CRLF
+
+
+def test_selected_mailbox_deleted_elsewhere_ends_with_bye(srv):
+    a = srv.raw().login()
+    a.cmd("C", "CREATE Gone")
+    a.cmd("S", "SELECT Gone")
+    b = srv.raw().login()
+    _, tagged = b.cmd("D", "DELETE Gone")
+    assert tagged.startswith(b"D OK"), tagged
+    a.send("N NOOP\r\n")
+    a.sock.settimeout(5)
+    lines = expect_eof(a)
+    assert lines and lines[0].startswith(b"* BYE"), lines
+    _, tagged = b.cmd("N", "NOOP")  # the other session carries on
+    assert tagged.startswith(b"N OK")
