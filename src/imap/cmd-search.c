@@ -4,6 +4,7 @@
  * selected mailbox and answers. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "imap/cmd.h"
 #include "imap/search-parse.h"
@@ -12,6 +13,10 @@
 
 #define SEARCH_MAX_DEPTH 32
 #define SEARCH_MAX_KEYS 1000
+/* A SEARCH runs in slices of this much time, so a BODY search over a big
+ * mailbox does not hold up the worker's other sessions (IDLE pushes among
+ * them) for seconds. */
+#define SEARCH_SLICE_NS (20 * 1000 * 1000)
 
 enum {
 	RET_MIN = 1 << 0,
@@ -86,36 +91,76 @@ static bool needs_info(const struct search_node *n)
 	return false;
 }
 
-/* The view positions of the matching messages, ascending. */
-static size_t *run_program(struct session *s, const struct search_node *prog, size_t *n)
+struct search_job {
+	char *tag;
+	bool uid;
+	unsigned ret;
+	struct search_node *prog;
+	bool needs_info;
+	struct search_cache *cache;
+	size_t *hits, nhits;
+	size_t next; /* the view position to look at next */
+};
+
+void search_job_free(struct search_job *job)
+{
+	if (!job)
+		return;
+	free(job->tag);
+	search_free(job->prog);
+	search_cache_free(job->cache);
+	free(job->hits);
+	free(job);
+}
+
+static bool search_one(struct session *s, struct search_job *job, size_t i)
 {
 	struct view *v = s->view;
-	size_t *hits = xmalloc((v->n ? v->n : 1) * sizeof *hits);
-	bool needs = needs_info(prog);
-	struct search_cache *cache = search_cache_new();
-	*n = 0;
-	for (size_t i = 0; i < v->n; i++) {
-		struct open_ctx oc = {v, i};
-		struct store_message info = {0};
-		if (needs)
-			view_message(v, i, &info);
-		struct search_msg m = {.seq = (uint32_t)i + 1,
-		                       .uid = v->msgs[i].uid,
-		                       .flags = v->msgs[i].flags,
-		                       .keywords = v->msgs[i].keywords,
-		                       .recent = view_recent(v, i),
-		                       .size = info.size,
-		                       .internaldate = info.internaldate,
-		                       .open_file = open_message,
-		                       .load_header = load_header,
-		                       .arg = &oc};
-		if (search_match(prog, &m, cache))
-			hits[(*n)++] = i;
-		search_cache_clear(cache);
-		store_message_clear(&info);
+	struct open_ctx oc = {v, i};
+	struct store_message info = {0};
+	if (job->needs_info)
+		view_message(v, i, &info);
+	struct search_msg m = {.seq = (uint32_t)i + 1,
+	                       .uid = v->msgs[i].uid,
+	                       .flags = v->msgs[i].flags,
+	                       .keywords = v->msgs[i].keywords,
+	                       .recent = view_recent(v, i),
+	                       .size = info.size,
+	                       .internaldate = info.internaldate,
+	                       .open_file = open_message,
+	                       .load_header = load_header,
+	                       .arg = &oc};
+	bool hit = search_match(job->prog, &m, job->cache);
+	search_cache_clear(job->cache);
+	store_message_clear(&info);
+	return hit;
+}
+
+static int64_t now_ns(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+static void search_answer(struct session *s, struct search_job *job);
+
+bool search_resume(struct session *s)
+{
+	struct search_job *job = s->sjob;
+	const struct view *v = s->view;
+	int64_t until = now_ns() + SEARCH_SLICE_NS;
+	while (job->next < v->n) {
+		if (job->next % 64 == 0 && now_ns() > until)
+			return true; /* the worker's other sessions go first */
+		size_t i = job->next++;
+		if (search_one(s, job, i))
+			job->hits[job->nhits++] = i;
 	}
-	search_cache_free(cache);
-	return hits;
+	s->sjob = NULL;
+	search_answer(s, job);
+	search_job_free(job);
+	return false;
 }
 
 static uint32_t hit_value(const struct session *s, size_t idx)
@@ -123,11 +168,11 @@ static uint32_t hit_value(const struct session *s, size_t idx)
 	return s->uid_cmd ? s->view->msgs[idx].uid : (uint32_t)idx + 1;
 }
 
-static void answer_esearch(struct session *s, struct imap_command *c, unsigned ret,
-                           const size_t *hits, size_t n)
+static void answer_esearch(struct session *s, const char *tag, unsigned ret, const size_t *hits,
+                           size_t n)
 {
 	struct sbuf b = {0};
-	sbuf_printf(&b, "* ESEARCH (TAG \"%s\")%s", c->tag, s->uid_cmd ? " UID" : "");
+	sbuf_printf(&b, "* ESEARCH (TAG \"%s\")%s", tag, s->uid_cmd ? " UID" : "");
 	if (ret & RET_MIN && n)
 		sbuf_printf(&b, " MIN %u", hit_value(s, hits[0]));
 	if (ret & RET_MAX && n)
@@ -201,16 +246,31 @@ void cmd_search(struct session *s, struct imap_command *c)
 		sess_tagged(s, status, "%s", err);
 		return;
 	}
-	size_t n;
-	size_t *hits = run_program(s, prog, &n);
-	search_free(prog);
-	if (ret & RET_SAVE)
-		save_result(s, ret, hits, n);
+	struct search_job *job = xcalloc(1, sizeof *job);
+	job->tag = xstrdup(c->tag);
+	job->uid = s->uid_cmd;
+	job->ret = ret;
+	job->prog = prog;
+	job->needs_info = needs_info(prog);
+	job->cache = search_cache_new();
+	job->hits = xmalloc((v->n ? v->n : 1) * sizeof *job->hits);
+	s->sjob = job;
+	search_resume(s); /* most searches end in their first slice */
+}
+
+static void search_answer(struct session *s, struct search_job *job)
+{
+	struct imap_command done = {.tag = job->tag, .name = "SEARCH"};
+	s->cur = &done;
+	s->uid_cmd = job->uid;
+	s->expunge_ok = job->uid; /* RFC 9051 7.5.1 */
+	if (job->ret & RET_SAVE)
+		save_result(s, job->ret, job->hits, job->nhits);
 	/* RFC 5182 2.1: SAVE alone gives no ESEARCH response */
-	if (ret & ~RET_SAVE)
-		answer_esearch(s, c, ret, hits, n);
-	else if (!ret)
-		answer_search(s, hits, n);
-	free(hits);
+	if (job->ret & ~RET_SAVE)
+		answer_esearch(s, job->tag, job->ret, job->hits, job->nhits);
+	else if (!job->ret)
+		answer_search(s, job->hits, job->nhits);
 	sess_tagged(s, "OK", "%sSEARCH completed", s->uid_cmd ? "UID " : "");
+	s->cur = NULL;
 }

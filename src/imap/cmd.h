@@ -29,10 +29,11 @@ struct session {
 	unsigned pause_ms;        /* answer deferred (failed login) */
 	struct sbuf deferred;
 	bool closing;
-	struct fetch_job *job; /* a FETCH still producing output */
-	bool uid_cmd;          /* the command came as UID ... */
-	bool expunge_ok;       /* EXPUNGE responses may go with this command's answer */
-	uint32_t *saved;       /* SEARCHRES "$": the saved UIDs, ascending (RFC 5182) */
+	struct fetch_job *job;   /* a FETCH still producing output */
+	struct search_job *sjob; /* a SEARCH still running, in slices */
+	bool uid_cmd;            /* the command came as UID ... */
+	bool expunge_ok;         /* EXPUNGE responses may go with this command's answer */
+	uint32_t *saved;         /* SEARCHRES "$": the saved UIDs, ascending (RFC 5182) */
 	size_t nsaved;
 	char *idle_tag;            /* in IDLE: its tag, until DONE */
 	struct store_watch *watch; /* in IDLE with a mailbox selected */
@@ -103,6 +104,9 @@ cmd_handler cmd_fetch, cmd_store, cmd_search, cmd_idle;
 /* A FETCH in progress goes on (after its output drained); false when done. */
 bool fetch_resume(struct session *s);
 void fetch_job_free(struct fetch_job *job);
+/* A SEARCH in progress runs its next slice; false when it has answered. */
+bool search_resume(struct session *s);
+void search_job_free(struct search_job *job);
 
 /* AUTHENTICATE's continuation line arrived. */
 void auth_sasl_response(struct session *s, const char *line);

@@ -50,6 +50,7 @@ void session_free(struct session *s)
 	/* The parser may hold a literal file in the store's tmp/: free it first. */
 	parser_free(s->parser);
 	fetch_job_free(s->job);
+	search_job_free(s->sjob);
 	store_unwatch(s->watch);
 	free(s->idle_tag);
 	view_close(s->view);
@@ -202,6 +203,8 @@ static enum session_status status_now(struct session *s)
 {
 	if (s->closing)
 		return SESSION_CLOSE;
+	if (s->sjob)
+		return SESSION_PAUSE; /* with no delay: the next slice after the others */
 	return s->pause_ms ? SESSION_PAUSE : SESSION_CONTINUE;
 }
 
@@ -217,9 +220,11 @@ enum session_status session_feed(struct session *s, struct evbuffer *in)
 	size_t len;
 	if (s->job && fetch_resume(s))
 		return status_now(s); /* still producing: no new command until it ends */
+	if (s->sjob && search_resume(s))
+		return status_now(s);
 	if (s->idle_tag)
 		idle_catch_up(s);
-	while (!s->closing && !s->pause_ms && !s->job &&
+	while (!s->closing && !s->pause_ms && !s->job && !s->sjob &&
 	       (len = evbuffer_get_contiguous_space(in)) > 0) {
 		const char *data = (const char *)evbuffer_pullup(in, (ssize_t)len);
 		struct imap_command *cmd = NULL;
@@ -289,7 +294,7 @@ void session_timed_out(struct session *s)
 
 bool session_busy(const struct session *s)
 {
-	return s->job != NULL;
+	return s->job || s->sjob;
 }
 
 void session_shutdown(struct session *s)

@@ -42,7 +42,8 @@ enum session_state {
 
 enum session_status {
 	SESSION_CONTINUE, /* send the output, read on */
-	SESSION_PAUSE,    /* send the output, stop reading for session_pause_ms() */
+	SESSION_PAUSE,    /* send the output, stop reading for session_pause_ms() (0: let
+	                   * the other connections go first, then feed again) */
 	SESSION_CLOSE,    /* send the output, then close */
 };
 

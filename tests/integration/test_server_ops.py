@@ -5,6 +5,7 @@ sessions of one user sharing one store in a worker."""
 import os
 import signal
 import subprocess
+import threading
 import time
 
 import harness
@@ -219,3 +220,38 @@ def test_selected_mailbox_deleted_elsewhere_ends_with_bye(srv):
     assert lines and lines[0].startswith(b"* BYE"), lines
     _, tagged = b.cmd("N", "NOOP")  # the other session carries on
     assert tagged.startswith(b"N OK")
+
+
+def test_long_search_does_not_hold_up_other_sessions(srv):
+    """SEARCH runs in slices: while one session searches every body of a big
+    mailbox, another session of the same worker is answered."""
+    cur = os.path.join(srv.maildir(), "cur")
+    body = ("x" * 75 + "\r\n") * 500  # about 38 KB
+    for i in range(3000):
+        with open(os.path.join(cur, "17000%05d.M%d.test:2,S" % (i, i)), "w") as f:
+            f.write("Subject: m%d\r\n\r\n%s" % (i, body))
+    a = srv.raw().login()
+    a.sock.settimeout(60)
+    a.cmd("S", "SELECT INBOX")
+    b = srv.raw().login()
+    done = {}
+
+    def wait_search():
+        done["answer"] = a.until("Q")
+        done["t"] = time.time()
+
+    reader = threading.Thread(target=wait_search)
+    t0 = time.time()
+    a.send("Q SEARCH BODY zzz-not-there\r\n")
+    reader.start()
+    time.sleep(0.05)
+    t_sent = time.time()
+    _, tagged = b.cmd("N", "NOOP")
+    noop_latency = time.time() - t_sent
+    assert tagged.startswith(b"N OK")
+    reader.join(60)
+    untagged, tagged = done["answer"]
+    assert tagged.startswith(b"Q OK") and untagged == [b"* SEARCH"], (untagged, tagged)
+    took = done["t"] - t0
+    assert took > 0.25, "the search was too quick to tell (%.2f s)" % took
+    assert noop_latency < took / 3, "NOOP took %.2f s during a %.2f s SEARCH" % (noop_latency, took)
