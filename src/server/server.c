@@ -205,18 +205,22 @@ static void on_stop(evutil_socket_t sig, short what, void *arg)
 
 static void on_changes(evutil_socket_t fd, short what, void *arg)
 {
-	store_pool_dispatch(arg);
+	struct store_pool *pool = arg;
+	if (what & EV_READ)
+		store_pool_dispatch(pool);
+	else if (store_pool_poll_ms(pool))
+		store_pool_poll(pool); /* no inotify, or past its limit of watches */
 }
 
 /* Each process watches with its own descriptor: an inotify event is read
- * by one reader only. */
+ * by one reader only. The same event's timeout is the fallback look. */
 static struct event *watch_changes(struct event_base *base, struct store_pool *pool)
 {
-	if (store_pool_fd(pool) < 0)
-		return NULL;
+	int fd = store_pool_fd(pool);
 	struct event *ev =
-	    event_new(base, store_pool_fd(pool), EV_READ | EV_PERSIST, on_changes, pool);
-	event_add(ev, NULL);
+	    event_new(base, fd, (fd >= 0 ? EV_READ : 0) | EV_PERSIST, on_changes, pool);
+	struct timeval tv = {STORE_POOL_POLL_MS / 1000, (STORE_POOL_POLL_MS % 1000) * 1000};
+	event_add(ev, &tv);
 	return ev;
 }
 
@@ -243,8 +247,7 @@ static int worker_main(int lfd, const struct server_config *scfg, struct conn_ta
 	while (w.n > 0)
 		conn_shutdown(w.clients[w.n - 1]->conn); /* removes itself from the list */
 	free(w.clients);
-	if (w.changes)
-		event_free(w.changes);
+	event_free(w.changes);
 	if (w.drain_timer)
 		event_free(w.drain_timer);
 	event_free(w.resume_timer);
@@ -464,8 +467,7 @@ int server_run_stdio(const struct session_config *cfg, const char *user)
 	/* The loop ends when the connection closed, or with the watcher alone. */
 	while (!closed && event_base_loop(base, EVLOOP_ONCE) == 0)
 		;
-	if (changes)
-		event_free(changes);
+	event_free(changes);
 	store_pool_free(scfg.pool);
 	event_base_free(base);
 	return closed ? 0 : 1;

@@ -40,6 +40,7 @@ struct store_pool {
 	struct wd_ref *wds;
 	size_t nwds, capwds;
 	struct store_watch *watches;
+	bool degraded; /* a watch could not be set: store_pool_poll_ms says when to look */
 };
 
 struct store_pool *store_pool_new(const char *data_dir, const struct store_limits *lim)
@@ -49,8 +50,8 @@ struct store_pool *store_pool_new(const char *data_dir, const struct store_limit
 	p->lim = *lim;
 	p->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (p->fd < 0)
-		log_warn("store: no inotify (%s): sessions learn of changes at their next command",
-		         strerror(errno));
+		log_warn("store: no inotify (%s): idling sessions are looked at every %d ms",
+		         strerror(errno), STORE_POOL_POLL_MS);
 	return p;
 }
 
@@ -126,7 +127,11 @@ static int wd_add(struct store_pool *p, const char *path, uint32_t mask)
 {
 	int wd = inotify_add_watch(p->fd, path, mask);
 	if (wd < 0) {
-		log_warn("store: cannot watch %s: %s", path, strerror(errno));
+		if (!p->degraded)
+			log_warn("store: cannot watch %s: %s (fs.inotify.max_user_watches?); "
+			         "idling sessions are looked at every %d ms instead",
+			         path, strerror(errno), STORE_POOL_POLL_MS);
+		p->degraded = true;
 		return -1;
 	}
 	size_t i = wd_find(p, wd);
@@ -156,17 +161,21 @@ static void wd_drop(struct store_pool *p, int wd)
 struct store_watch *view_watch(struct view *v, store_watch_fn *fn, void *arg)
 {
 	struct store_pool *p = v->store->pool;
-	if (!p || p->fd < 0)
+	if (!p)
 		return NULL;
 	struct store_watch *w = xcalloc(1, sizeof *w);
 	w->pool = p;
 	w->fn = fn;
 	w->arg = arg;
 	char *nw = maildir_sub(v->dir, "new"), *cur = maildir_sub(v->dir, "cur");
-	w->wd[WATCH_CHANGES] = wd_add(p, v->store->changes, IN_MODIFY);
-	/* An MTA links or renames into new/; another Maildir reader may delete. */
-	w->wd[WATCH_NEW] = wd_add(p, nw, IN_CREATE | IN_MOVED_TO);
-	w->wd[WATCH_CUR] = wd_add(p, cur, IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO);
+	for (int i = 0; i < WATCH_PATHS; i++)
+		w->wd[i] = -1;
+	if (p->fd >= 0) {
+		w->wd[WATCH_CHANGES] = wd_add(p, v->store->changes, IN_MODIFY);
+		/* An MTA links or renames into new/; another Maildir reader may delete. */
+		w->wd[WATCH_NEW] = wd_add(p, nw, IN_CREATE | IN_MOVED_TO);
+		w->wd[WATCH_CUR] = wd_add(p, cur, IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO);
+	}
 	free(nw);
 	free(cur);
 	w->next = p->watches;
@@ -197,6 +206,17 @@ static void mark_pending(struct store_pool *p, int wd)
 	for (struct store_watch *w = p->watches; w; w = w->next)
 		for (int i = 0; i < WATCH_PATHS; i++)
 			w->pending |= w->wd[i] == wd;
+}
+
+unsigned store_pool_poll_ms(const struct store_pool *p)
+{
+	return p->fd < 0 || p->degraded ? STORE_POOL_POLL_MS : 0;
+}
+
+void store_pool_poll(struct store_pool *p)
+{
+	for (struct store_watch *w = p->watches; w; w = w->next)
+		w->fn(w->arg);
 }
 
 void store_pool_dispatch(struct store_pool *p)

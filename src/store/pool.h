@@ -29,10 +29,16 @@ void store_pool_free(struct store_pool *p);
 enum store_rc store_pool_open(struct store_pool *p, const char *user, struct store **out);
 
 /* Readable when store_pool_dispatch has changes to hand out; -1 when the
- * kernel gave no inotify descriptor (then sessions learn of changes only
- * when they run a command). */
+ * kernel gave no inotify descriptor. */
 int store_pool_fd(const struct store_pool *p);
 void store_pool_dispatch(struct store_pool *p);
+
+/* Without inotify, or past the kernel's limit of watches, nothing tells
+ * the pool of changes: then the caller runs store_pool_poll every this many
+ * milliseconds (0: no need), which calls every watch. */
+#define STORE_POOL_POLL_MS 2000
+unsigned store_pool_poll_ms(const struct store_pool *p);
+void store_pool_poll(struct store_pool *p);
 
 /* Calls fn(arg) when the mailbox of view v may have changed. fn may not
  * remove any watch; the view must come from a pooled store. */
