@@ -153,10 +153,17 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 		refuse(fd, peer, why ? why : "Too many connections to this server");
 		return;
 	}
-	int one = 1;
+	int one = 1, idle = 300, intvl = 60, cnt = 5;
 	/* Responses are written as they are ready; Nagle's algorithm would hold
 	 * the tagged line back until the client's delayed ACK (40 ms). */
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	/* A phone that left without closing would hold its session for the
+	 * whole inactivity timer; keepalive probes find it within 10 minutes,
+	 * and keep NAT mappings of idling clients alive. */
+	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof intvl);
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof cnt);
 	if (w->n == w->cap)
 		w->clients =
 		    xrealloc(w->clients, (w->cap = w->cap ? w->cap * 2 : 64) * sizeof *w->clients);
