@@ -18,6 +18,15 @@ struct store {
 	struct view_share *shares; /* message lists shared by this store's views (view.c) */
 };
 
+/* Our own change to a mailbox's cur/ (APPEND, COPY, MOVE, EXPUNGE), made
+ * under the index lock and in the index: when the directories were as the
+ * last scan left them (before, taken before the change, equals the stored
+ * mtimes), they still are as far as the index is concerned, and the stored
+ * mtimes move on, so the sessions that wake up for the change do not each
+ * list the directory again. (An outside change within the same clock tick
+ * as ours would wait for the next change to be seen.) Inside a transaction. */
+int keep_scan_current(struct store *s, const struct ix_mailbox *mb, const char *dir,
+                      const int64_t before[2]);
 /* Lets go of the message lists the store keeps for its views (view.c). */
 void view_shares_drop(struct store *s);
 /* Drops one reference to a pooled store; true when it was the last. */

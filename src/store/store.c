@@ -716,13 +716,8 @@ char *join_keywords(const char *const *kw, size_t n)
 	return sbuf_take(&b);
 }
 
-/* Our own file went into cur/ under the index lock, and is in the index:
- * when the directories were as the last scan left them, they still are as
- * far as the index is concerned, so the sessions that wake up for this
- * message do not each list the directory again. (An outside change within
- * the same clock tick as ours would wait for the next change to be seen.) */
-static int keep_scan_current(struct store *s, const struct ix_mailbox *mb, const char *dir,
-                             const int64_t before[2])
+int keep_scan_current(struct store *s, const struct ix_mailbox *mb, const char *dir,
+                      const int64_t before[2])
 {
 	int64_t after[2];
 	if (before[0] != mb->mtimes[0] || before[1] != mb->mtimes[1] || !before[1] ||

@@ -464,13 +464,33 @@ static bool uid_in(const uint32_t *uids, size_t n, uint32_t uid)
 	return false;
 }
 
+/* The files of an expunge go after its commit, so keeping the stored
+ * mtimes current (keep_scan_current) takes a second, small transaction;
+ * another process that scanned meanwhile has stored newer ones, and then
+ * this does nothing. */
+static void keep_scan_after_unlink(struct store *s, struct view *v, const int64_t before[2])
+{
+	struct ix_mailbox mb;
+	if (index_begin(s->ix) < 0)
+		return;
+	if (index_mailbox_get(s->ix, v->name, &mb) != 0) {
+		index_rollback(s->ix);
+		return;
+	}
+	if (keep_scan_current(s, &mb, v->dir, before) < 0 || index_commit(s->ix) < 0)
+		index_rollback(s->ix);
+	index_mailbox_clear(&mb);
+}
+
 enum store_rc view_expunge(struct view *v, const uint32_t *uids, size_t nuids)
 {
 	struct store *s = v->store;
 	struct ix_message *m = NULL;
 	size_t nm = 0;
+	int64_t before[2] = {-1, -1};
 	if (index_begin(s->ix) < 0)
 		return STORE_ERROR;
+	maildir_dir_mtimes(v->dir, before);
 	enum store_rc rc =
 	    index_messages(s->ix, v->id, false, &m, &nm) < 0 ? STORE_ERROR : STORE_OK;
 	for (size_t i = 0; i < nm; i++)
@@ -485,10 +505,13 @@ enum store_rc view_expunge(struct view *v, const uint32_t *uids, size_t nuids)
 		index_rollback(s->ix);
 	/* Files go only after the commit; one left behind by a crash is
 	 * recognised from the expunge log and removed, not re-adopted. */
+	bool unlinked = false;
 	for (size_t i = 0; i < nm && rc == STORE_OK; i++)
 		if (m[i].uid)
-			maildir_unlink(v->dir, m[i].filename);
+			unlinked |= maildir_unlink(v->dir, m[i].filename) == 0;
 	index_messages_free(m, nm);
+	if (unlinked)
+		keep_scan_after_unlink(s, v, before);
 	return rc;
 }
 
@@ -716,10 +739,18 @@ enum store_rc view_copy(struct view *v, const size_t *idx, size_t n, const char 
 	char *dst_dir = maildir_dir(s->maildir, dest);
 	struct placed *p = xcalloc(n ? n : 1, sizeof *p);
 	size_t done = 0;
-	int rc = 0;
+	struct ix_mailbox src = {0};
+	int64_t src_before[2] = {-1, -1}, dst_before[2] = {-1, -1};
+	int rc = index_mailbox_get(s->ix, v->name, &src) != 0 ? -1 : 0;
+	maildir_dir_mtimes(v->dir, src_before);
+	maildir_dir_mtimes(dst_dir, dst_before);
 	for (; done < n && rc == 0; done++)
 		rc = copy_one(v, dst.id, dst_dir, v->msgs[idx[done]].uid, move, &p[done],
 		              &dst_uids[done]);
+	if (rc == 0)
+		rc = keep_scan_current(s, &dst, dst_dir, dst_before);
+	if (rc == 0 && move && src.id != dst.id)
+		rc = keep_scan_current(s, &src, v->dir, src_before);
 	if (rc == 0)
 		rc = index_commit(s->ix);
 	if (rc != 0) {
@@ -734,5 +765,6 @@ enum store_rc view_copy(struct view *v, const size_t *idx, size_t n, const char 
 	free(p);
 	free(dst_dir);
 	index_mailbox_clear(&dst);
+	index_mailbox_clear(&src);
 	return rc == 0 ? STORE_OK : rc > 0 ? STORE_EXPUNGED : STORE_ERROR;
 }
