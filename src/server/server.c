@@ -241,7 +241,8 @@ static int worker_main(int lfd, const struct server_config *scfg, struct conn_ta
 	w.cfg.pool = store_pool_new(scfg->session.data_dir, &scfg->session.store);
 	w.cfg.admit_user = client_admit_user;
 	w.changes = watch_changes(w.base, w.cfg.pool);
-	w.listener = evconnlistener_new(w.base, on_accept, &w, LEV_OPT_CLOSE_ON_EXEC, -1, lfd);
+	/* Backlog 0: the socket listens already; -1 would listen() again with 128. */
+	w.listener = evconnlistener_new(w.base, on_accept, &w, LEV_OPT_CLOSE_ON_EXEC, 0, lfd);
 	w.resume_timer = evtimer_new(w.base, on_resume_accepting, &w);
 	struct event *term = evsignal_new(w.base, SIGTERM, on_stop, &w);
 	struct event *intr = evsignal_new(w.base, SIGINT, on_stop, &w);
@@ -264,6 +265,11 @@ static int worker_main(int lfd, const struct server_config *scfg, struct conn_ta
 	event_base_free(w.base);
 	return 0;
 }
+
+/* Connections the kernel completes before a worker accepts them: a burst of
+ * reconnecting clients (a worker restarted, a network came back) must not
+ * overflow it, or their handshakes stall. net.core.somaxconn caps it. */
+#define LISTEN_BACKLOG 4096
 
 static int listen_on(const char *spec)
 {
@@ -294,7 +300,7 @@ static int listen_on(const char *spec)
 	fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	int one = 1;
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
-	    bind(fd, res->ai_addr, res->ai_addrlen) < 0 || listen(fd, 1024) < 0 ||
+	    bind(fd, res->ai_addr, res->ai_addrlen) < 0 || listen(fd, LISTEN_BACKLOG) < 0 ||
 	    evutil_make_socket_nonblocking(fd) < 0) {
 		log_error("cannot listen on %s: %s", spec, strerror(errno));
 		if (fd >= 0)
