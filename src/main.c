@@ -174,17 +174,6 @@ static bool parse_options(int argc, char **argv, struct options *o)
 	return true;
 }
 
-struct find_user {
-	const char *name;
-	bool found;
-};
-
-static void find_user_cb(const char *user, void *arg)
-{
-	struct find_user *f = arg;
-	f->found |= strcmp(user, f->name) == 0;
-}
-
 static int cmd_serve(int argc, char **argv, bool stdio)
 {
 	struct options o = {0};
@@ -197,9 +186,7 @@ static int cmd_serve(int argc, char **argv, bool stdio)
 	o.server.session.passwd_path = xasprintf("%s/passwd", o.server.session.data_dir);
 	int rc;
 	if (stdio) {
-		struct find_user f = {.name = o.preauth};
-		passwd_list(o.server.session.passwd_path, find_user_cb, &f);
-		if (!f.found) {
+		if (passwd_has_user(o.server.session.passwd_path, o.preauth) != 1) {
 			fprintf(stderr, "gannet: no user %s in %s\n", o.preauth,
 			        o.server.session.passwd_path);
 			rc = 1;

@@ -390,3 +390,20 @@ int passwd_list(const char *path, void (*cb)(const char *user, void *arg), void 
 	free(buf);
 	return 0;
 }
+
+struct find_user {
+	const char *name;
+	bool found;
+};
+
+static void find_user_cb(const char *user, void *arg)
+{
+	struct find_user *f = arg;
+	f->found |= strcmp(user, f->name) == 0;
+}
+
+int passwd_has_user(const char *path, const char *user)
+{
+	struct find_user f = {.name = user};
+	return passwd_list(path, find_user_cb, &f) < 0 ? -1 : f.found;
+}

@@ -58,5 +58,7 @@ int passwd_delete(const char *path, const char *user);
 /* Calls cb once per line with a valid user name, in file order. A missing
  * file lists nobody. Returns 0, or -1 if the file could not be read. */
 int passwd_list(const char *path, void (*cb)(const char *user, void *arg), void *arg);
+/* 1 if user has a line in the file, 0 if not, -1 if it cannot be read. */
+int passwd_has_user(const char *path, const char *user);
 
 #endif

@@ -87,28 +87,16 @@ static bool parse_args(int argc, char **argv, struct delivery *d)
 	return true;
 }
 
-struct find_user {
-	const char *name;
-	bool found;
-};
-
-static void find_user_cb(const char *user, void *arg)
-{
-	struct find_user *f = arg;
-	f->found |= strcmp(user, f->name) == 0;
-}
-
 /* 1 if user has a line in DATA/passwd, 0 if not, -1 if it cannot be read.
  * Checked before store_open, which would make a home for anyone. */
 static int user_known(const char *data_dir, const char *user)
 {
 	char *path = xasprintf("%s/passwd", data_dir);
-	struct find_user f = {.name = user};
-	int rc = passwd_list(path, find_user_cb, &f);
+	int rc = passwd_has_user(path, user);
 	int err = errno;
 	free(path);
 	errno = err; /* for the caller's message */
-	return rc < 0 ? -1 : f.found;
+	return rc;
 }
 
 static ssize_t read_some(int fd, char *buf, size_t cap)
