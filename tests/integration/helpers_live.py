@@ -550,3 +550,22 @@ def msg(tag, body="", extra_headers=""):
 def live_server(workers=3, extra=()):
     """Context manager: a harness server with --workers N (checked for sanitizer reports)."""
     return server("--workers", str(workers), *extra)
+
+
+def settle(srv, *clients, mailbox="INBOX"):
+    """NOOP on every client, then each one's view must equal the mailbox's truth."""
+    want = truth(srv, mailbox)
+    for c in clients:
+        if c.mailbox is None:
+            continue
+        c.noop()
+        if c.view() != want:
+            c.fail("after NOOP the view is\n  %r\nbut a fresh EXAMINE of %s gives\n  %r" % (c.view(), mailbox, want))
+    return want
+
+
+def spread(srv, n):
+    """n clients spread over the server's workers; returns (clients, their worker pids)."""
+    clients, pids = clients_on_workers(srv, n)
+    print("  %d sessions on workers %r (of %r)" % (n, pids, worker_pids(srv.proc.pid)))
+    return clients, pids

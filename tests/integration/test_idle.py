@@ -10,27 +10,10 @@ import os
 import time
 
 import harness
-from helpers_live import Result, clients_on_workers, live_client, live_server, msg, truth, worker_pids
+from helpers_live import Result, live_client, live_server, msg, settle, spread
 from helpers_states import capabilities, client, status_word
 
 LATENCY = 1.0  # seconds: design.md section 3, "within a second"
-
-
-def settle(srv, *clients, mailbox="INBOX"):
-    want = truth(srv, mailbox)
-    for c in clients:
-        if c.mailbox is None:
-            continue
-        c.noop()
-        if c.view() != want:
-            c.fail("after NOOP the view is\n  %r\nbut a fresh EXAMINE of %s gives\n  %r" % (c.view(), mailbox, want))
-    return want
-
-
-def spread(srv, n):
-    clients, pids = clients_on_workers(srv, n)
-    print("  %d sessions on workers %r (of %r)" % (n, pids, worker_pids(srv.proc.pid)))
-    return clients, pids
 
 
 def start_idle(c):

@@ -16,21 +16,9 @@ import os
 import threading
 import time
 
-from helpers_live import (clients_on_workers, live_client, live_server, msg, truth,
-                          worker_pids)
+from helpers_live import live_client, live_server, msg, settle, spread, truth
 import harness
 from helpers_fetch import NIL
-
-def settle(srv, *clients, mailbox="INBOX"):
-    """NOOP on every client, then each one's view must equal the mailbox's truth."""
-    want = truth(srv, mailbox)
-    for c in clients:
-        if c.mailbox is None:
-            continue
-        c.noop()
-        if c.view() != want:
-            c.fail("after NOOP the view is\n  %r\nbut a fresh EXAMINE of %s gives\n  %r" % (c.view(), mailbox, want))
-    return want
 
 
 def fill(c, n, mailbox="INBOX", prefix="m", flags=None, body=""):
@@ -41,19 +29,12 @@ def fill(c, n, mailbox="INBOX", prefix="m", flags=None, body=""):
     return uids
 
 
-def spread(srv, n):
-    clients, pids = clients_on_workers(srv, n)
-    workers = worker_pids(srv.proc.pid)
-    print("  %d sessions on workers %r (of %r)" % (n, pids, workers))
-    return clients
-
-
 # --------------------------------------------------------------------------- changes reach others
 
 
 def test_changes_reach_sessions_on_other_workers():
     with live_server(3) as srv:
-        a, b, c, d = spread(srv, 4)
+        (a, b, c, d), _ = spread(srv, 4)
         for x in (a, b, c):
             x.select("INBOX")
         d.select("INBOX", examine=True)  # a read-only view hears of changes too
@@ -115,7 +96,7 @@ def test_one_burst_of_mixed_changes_replays_in_order():
     """Many changes between two NOOPs of a watcher: appends, flag changes,
     expunges of old and new messages, moves and copies, by two sessions."""
     with live_server(3) as srv:
-        a, b, w = spread(srv, 3)
+        (a, b, w), _ = spread(srv, 3)
         a.do('CREATE "Other"')
         uids = fill(a, 10)
         fill(a, 3, mailbox="Other", prefix="o")
@@ -143,7 +124,7 @@ def test_expunge_command_reports_what_others_did_meanwhile():
     flag changes made since this session was last told (RFC 9051 7.4.1,
     7.5.2): the view must not grow silently."""
     with live_server(3) as srv:
-        a, b = spread(srv, 2)
+        (a, b), _ = spread(srv, 2)
         uids = fill(a, 3)
         a.select("INBOX")
         b.select("INBOX")
@@ -166,7 +147,7 @@ def test_expunge_command_reports_what_others_did_meanwhile():
 
 def held_setup(srv, n=6, deleted=(2, 4), mailbox="INBOX"):
     """a and b on mailbox with n messages; a has expunged `deleted`, b not yet told."""
-    a, b = spread(srv, 2)
+    (a, b), _ = spread(srv, 2)
     if mailbox != "INBOX":
         a.do('CREATE "%s"' % mailbox)
     uids = fill(a, n, mailbox=mailbox, body="text\r\n" * 20)
@@ -231,7 +212,7 @@ def test_fetch_of_message_expunged_elsewhere():
     expunged: OK with its data, or NO [EXPUNGEISSUED]; never BAD, never a
     malformed response, and the other messages' data comes either way."""
     with live_server(3) as srv:
-        a, b = spread(srv, 2)
+        (a, b), _ = spread(srv, 2)
         big = "x" * 70 + "\r\n"
         raws = [msg("m1"), msg("m2-gone", body=big * 1000), msg("m3"), msg("m4-gone")]
         uids = [a.do_append("INBOX", raw).appenduid[1] for raw in raws]
@@ -279,7 +260,7 @@ def test_expunge_while_a_large_fetch_streams():
     """Another session expunges messages while this one is in the middle of a
     multi-megabyte FETCH: the FETCH completes with whole, correct literals."""
     with live_server(3) as srv:
-        a, b = spread(srv, 2)
+        (a, b), _ = spread(srv, 2)
         raws = [msg("big%d" % i, body=("%d" % i) * 60 + "\r\n" * 1 + ("y" * 998 + "\r\n") * 600) for i in range(8)]
         for raw in raws:
             a.do_append("INBOX", raw)
@@ -343,7 +324,7 @@ def test_silent_store_and_implicit_seen_still_report_others_changes():
     message's flags from an external source is observed" -- and a session's
     own STORE or FETCH BODY[] must not swallow another session's change."""
     with live_server(3) as srv:
-        a, b = spread(srv, 2)
+        (a, b), _ = spread(srv, 2)
         fill(a, 3)
         a.select("INBOX")
         b.select("INBOX")
@@ -366,7 +347,7 @@ def test_silent_store_and_implicit_seen_still_report_others_changes():
 
 def test_recent_goes_to_exactly_one_session():
     with live_server(3) as srv:
-        a, b, c, e, d = spread(srv, 5)
+        (a, b, c, e, d), _ = spread(srv, 5)
         for x in (a, b, c):
             r = x.select("INBOX")
         e.select("INBOX", examine=True)
@@ -404,7 +385,7 @@ def test_recent_once_while_sessions_reselect():
     it (RFC 3501 2.3.2: "the first session to be notified"), never in none
     and never in two."""
     with live_server(3) as srv:
-        clients = spread(srv, 9)
+        clients, _ = spread(srv, 9)
         appenders, selectors = clients[:3], clients[3:]
         per_appender = 60
         stop = threading.Event()
@@ -463,7 +444,7 @@ def test_recent_once_while_sessions_reselect():
 
 def test_deliver_and_maildir_drop_reach_selected_sessions():
     with live_server(3) as srv:
-        a, b = spread(srv, 2)
+        (a, b), _ = spread(srv, 2)
         a.select("INBOX")
         b.select("INBOX")
         raw = msg("delivered")
