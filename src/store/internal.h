@@ -34,6 +34,8 @@ bool store_pool_release(struct store *s);
 
 /* Looks a mailbox up and syncs it with its files, in one transaction. */
 enum store_rc mailbox_fresh(struct store *s, const char *name, struct ix_mailbox *mb);
+/* The same inside the caller's transaction; mb is the row after the sync. */
+enum store_rc mailbox_sync_locked(struct store *s, const char *name, struct ix_mailbox *mb);
 /* Keywords as the index keeps them: space-separated. Caller frees. */
 char *join_keywords(const char *const *kw, size_t n);
 

@@ -265,7 +265,9 @@ static int sync_new(struct store *s, struct ix_mailbox *mb, const char *dir, int
 
 /* Brings the index up to date with the Maildir: files an MTA delivered get
  * UIDs, files gone from disk are expunged. Skipped when neither new/ nor cur/
- * changed since the last scan. Runs inside an index transaction. */
+ * changed since the last scan. Runs inside an index transaction. Returns 1
+ * when it looked at the files (the mailbox row may have moved), 0 when it
+ * skipped them, -1 on error. */
 static int sync_files(struct store *s, struct ix_mailbox *mb)
 {
 	char *dir = maildir_dir(s->maildir, mb->name);
@@ -282,7 +284,7 @@ static int sync_files(struct store *s, struct ix_mailbox *mb)
 	if (mt[1] == mb->mtimes[1] && mt[1] != 0) {
 		rc = sync_new(s, mb, dir, mt[0]);
 		free(dir);
-		return rc;
+		return rc < 0 ? -1 : 1;
 	}
 	struct maildir_file *files = NULL;
 	size_t nfiles = 0, nmsgs = 0;
@@ -326,27 +328,39 @@ out:
 	maildir_files_free(files, nfiles);
 	index_messages_free(msgs, nmsgs);
 	free(dir);
-	return rc;
+	return rc < 0 ? -1 : 1;
 }
 
 /* Looks a mailbox up and syncs it with its files, in one transaction. */
+enum store_rc mailbox_sync_locked(struct store *s, const char *name, struct ix_mailbox *mb)
+{
+	int rc = index_mailbox_get(s->ix, name, mb);
+	if (rc != 0)
+		return rc > 0 ? STORE_NONEXISTENT : STORE_ERROR;
+	rc = sync_files(s, mb);
+	if (rc > 0) { /* files adopted or gone: UIDNEXT and MODSEQ may have moved */
+		index_mailbox_clear(mb);
+		rc = index_mailbox_get(s->ix, name, mb) == 0 ? 0 : -1;
+	}
+	if (rc < 0) {
+		index_mailbox_clear(mb);
+		return STORE_ERROR;
+	}
+	return STORE_OK;
+}
+
 enum store_rc mailbox_fresh(struct store *s, const char *name, struct ix_mailbox *mb)
 {
 	if (index_begin(s->ix) < 0)
 		return STORE_ERROR;
-	int rc = index_mailbox_get(s->ix, name, mb);
-	if (rc != 0) {
-		index_rollback(s->ix);
-		return rc > 0 ? STORE_NONEXISTENT : STORE_ERROR;
-	}
-	if (sync_files(s, mb) < 0 || index_commit(s->ix) < 0) {
-		index_rollback(s->ix);
+	enum store_rc rc = mailbox_sync_locked(s, name, mb);
+	if (rc == STORE_OK && index_commit(s->ix) < 0) {
 		index_mailbox_clear(mb);
-		return STORE_ERROR;
+		rc = STORE_ERROR;
 	}
-	index_mailbox_clear(mb);
-	rc = index_mailbox_get(s->ix, name, mb);
-	return rc == 0 ? STORE_OK : STORE_ERROR;
+	if (rc != STORE_OK)
+		index_rollback(s->ix);
+	return rc;
 }
 
 static bool mailbox_exists(struct store *s, const char *name)
@@ -513,13 +527,11 @@ static enum store_rc move_all_messages(struct store *s, const struct ix_mailbox 
  * scan of each indexes what it holds: nothing is lost. */
 static enum store_rc rename_inbox(struct store *s, const char *to)
 {
-	struct ix_mailbox inbox;
+	struct ix_mailbox inbox = {0};
 	if (index_begin(s->ix) < 0)
 		return STORE_ERROR;
 	enum store_rc rc = STORE_ERROR;
-	if (index_mailbox_get(s->ix, "INBOX", &inbox) != 0)
-		goto fail;
-	if (sync_files(s, &inbox) < 0)
+	if (mailbox_sync_locked(s, "INBOX", &inbox) != STORE_OK)
 		goto fail;
 	rc = mailbox_exists(s, to) ? STORE_EXISTS : create_with_parents(s, to);
 	if (rc == STORE_OK)

@@ -256,16 +256,12 @@ static enum store_rc snapshot(struct store *s, const char *name, bool claim, uin
 	memset(sn, 0, sizeof *sn);
 	sn->recent_from = UINT32_MAX;
 	struct ix_mailbox *mb = &sn->mb;
-	enum store_rc rc = mailbox_fresh(s, name, mb);
-	if (rc != STORE_OK)
-		return rc;
-	index_mailbox_clear(mb);
 	if (index_begin(s->ix) < 0)
 		return STORE_ERROR;
-	int found = index_mailbox_get(s->ix, name, mb);
-	if (found != 0) {
+	enum store_rc rc = mailbox_sync_locked(s, name, mb);
+	if (rc != STORE_OK) {
 		index_rollback(s->ix);
-		return found > 0 ? STORE_NONEXISTENT : STORE_ERROR;
+		return rc;
 	}
 	/* A new view (since 0) of an unchanged mailbox takes the store's list. */
 	sn->share = since ? NULL : kept_share(s, mb->id, mb->modseq);
