@@ -236,7 +236,7 @@ enum session_status session_feed(struct session *s, struct evbuffer *in)
 		case PARSE_MORE:
 			break;
 		case PARSE_CONTINUE:
-			evbuffer_add_printf(s->out, "+ Ready for literal data\r\n");
+			sess_continue(s, "Ready for literal data");
 			break;
 		case PARSE_COMMAND:
 			dispatch(s, cmd);
