@@ -2,10 +2,12 @@
 # Installs the Debian packages Gannet needs to build and test, when any is
 # missing and we are root. Anyone else gets a list of what to install.
 # postfix and swaks are for tests/integration/test_postfix.py, which runs a
-# private Postfix instance; the system one is left unconfigured.
+# private Postfix instance; the system one is left unconfigured. clang and
+# libclang-rt-14-dev (libFuzzer and the sanitizer runtimes, only a
+# Recommends of clang) build the fuzz targets (tests/fuzz/).
 set -e
 PKGS="gcc make pkg-config libevent-dev libsqlite3-dev libssl-dev libcrypt-dev python3 curl openssl
-postfix swaks"
+postfix swaks clang libclang-rt-14-dev"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
