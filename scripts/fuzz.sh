@@ -64,9 +64,13 @@ report() {
 	if [ "$rc" -ne 0 ] || [ -z "$execs" ] ||
 		grep -qE '^==[0-9]+==ERROR|runtime error:|^SUMMARY: (Address|Undefined|Leak)Sanitizer|deadly signal' "$log"; then
 		echo "fuzz $t: FAILED (exit $rc)$cpus execs=${execs:-?} exec/s=${speed:-?} corpus=$files files/$bytes bytes"
-		grep -E -A 40 'ERROR|runtime error|deadly signal|ALARM|out-of-memory' "$log" | head -n 60
+		# the report up to its SUMMARY line (the shadow-byte map is noise)
+		sed -n '/ERROR\|runtime error\|deadly signal/,/^SUMMARY/p' "$log" | head -n 80
 		for a in "$dir/$t-artifacts"/*; do
-			[ -f "$a" ] && echo "fuzz $t: input kept in $a"
+			[ -f "$a" ] || continue
+			echo "fuzz $t: input kept in $a; base64 (first 4 KiB):"
+			head -c 4096 "$a" | base64 -w 0
+			echo
 		done
 		return 1
 	fi

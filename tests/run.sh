@@ -24,6 +24,26 @@ for t in build/test/unit/test_*; do
 	add_counts "$out"
 	[ $rc -ne 0 ] && ! printf '%s\n' "$out" | grep -qE '^[0-9]+ passed, [1-9][0-9]* failed$' && total_fail=$((total_fail + 1))
 done
+# Fuzz smoke (tests/fuzz/, scripts/fuzz.sh): each libFuzzer target is built
+# and run for 12 s from its seed corpus in a fresh scratch directory; one that
+# builds and runs clean is one passed test. Skipped when only part of the
+# integration suite was asked for.
+if [ $# -eq 0 ]; then
+	rm -rf build/fuzz/smoke
+	for t in parser mime search mutf7; do
+		if ! out=$(make --no-print-directory build/fuzz/fuzz_$t 2>&1); then
+			printf '%s\n' "$out" | tail -n 20
+			echo "fuzz $t: FAILED (build)"
+			total_fail=$((total_fail + 1))
+		elif out=$(scripts/fuzz.sh --seconds 12 --dir build/fuzz/smoke $t 2>&1); then
+			printf '%s\n' "$out" | grep -v '^fuzz: [0-9]'
+			total_pass=$((total_pass + 1))
+		else
+			printf '%s\n' "$out" | grep -v '^fuzz: [0-9]'
+			total_fail=$((total_fail + 1))
+		fi
+	done
+fi
 GANNET_BIN="$PWD/build/test/gannet" python3 tests/integration/run.py "$@" > build/test/integration.log 2>&1
 cat build/test/integration.log | grep -v '^[0-9]* passed, [0-9]* failed$'
 add_counts "$(cat build/test/integration.log)"
