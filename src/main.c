@@ -1,5 +1,6 @@
 /* gannet's command line: serve, imap (PREAUTH on stdin/stdout), user, deliver. */
 #include <getopt.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 #include "auth/passwd.h"
 #include "auth/usercmd.h"
 #include "server/deliver.h"
+#include "server/privs.h"
 #include "server/server.h"
 #include "store/store.h"
 #include "util/log.h"
@@ -15,11 +17,10 @@
 
 static void usage(void)
 {
-	fputs("usage: gannet serve --data DIR --listen HOST:PORT [--foreground] [--workers N]\n"
-	      "                    [--login-timeout SEC] [--idle-timeout SEC]\n"
-	      "                    [--auth-fail-delay MS] [--append-limit BYTES] [--debug]\n"
-	      "                    [--max-connections N] [--max-ip-connections N]\n"
-	      "                    [--max-user-connections N]\n"
+	fputs("usage: gannet serve --data DIR --listen HOST:PORT [--tls-listen HOST:PORT]\n"
+	      "                    [--cert FILE --key FILE] [--user NAME] [--foreground]\n"
+	      "                    [--plaintext-auth local|never|always] [--debug]\n"
+	      "                    [--SETTING N ...]   (gannet help settings lists them)\n"
 	      "       gannet imap --preauth USER --data DIR\n"
 	      "       gannet user add|passwd|del NAME --data DIR [--password-stdin]\n"
 	      "       gannet user list --data DIR\n"
@@ -27,9 +28,74 @@ static void usage(void)
 	      stderr);
 }
 
-static void defaults(struct session_config *s)
+struct options {
+	struct server_config server;
+	const char *preauth;
+	bool debug;
+};
+
+/* Every numeric setting: its flag, where it goes and its range. The defaults
+ * are in defaults(); each limit is answered with a clear response when hit. */
+struct num_setting {
+	const char *name;
+	size_t off, size;
+	unsigned long long min, max;
+	const char *what;
+};
+
+#define NUM(flag, field, lo, hi, text)                                                           \
+	{                                                                                        \
+		flag, offsetof(struct options, field), sizeof(((struct options *)0)->field), lo, \
+		    hi, text                                                                     \
+	}
+
+static const struct num_setting num_settings[] = {
+    NUM("workers", server.workers, 1, 256, "worker processes (default: one per core)"),
+    NUM("login-timeout", server.session.login_timeout, 1, 86400, "seconds to log in"),
+    NUM("idle-timeout", server.session.idle_timeout, 1, 86400, "seconds of silence after login"),
+    NUM("auth-fail-delay", server.session.auth_fail_delay_ms, 0, 60000,
+        "ms a first failed login waits; it doubles with each failure"),
+    NUM("auth-fail-delay-max", server.session.auth_fail_delay_max_ms, 0, 600000,
+        "ms a failed login waits at most"),
+    NUM("append-limit", server.session.append_limit, 1, 1ull << 40,
+        "bytes in one message (APPENDLIMIT)"),
+    NUM("max-connections", server.max_connections, 1, 1000000, "connections in all"),
+    NUM("max-ip-connections", server.max_ip_connections, 1, 1000000,
+        "connections from one address"),
+    NUM("max-user-connections", server.max_user_connections, 1, 1000000,
+        "connections logged in as one user"),
+    NUM("max-line", server.session.parser.max_line, 1024, 1 << 26,
+        "bytes in one command line, literals aside"),
+    NUM("max-literal", server.session.parser.max_literal, 1024, 1ull << 32,
+        "bytes in one literal other than a message"),
+    NUM("max-depth", server.session.parser.max_depth, 1, 1000, "nested parentheses"),
+    NUM("max-args", server.session.parser.max_tokens, 16, 10000000, "arguments in one command"),
+    NUM("max-seqset", server.session.max_seq_ranges, 1, 10000000, "ranges in one sequence set"),
+    NUM("max-search-keys", server.session.search_max_keys, 1, 1000000,
+        "keys in one search program"),
+    NUM("max-search-depth", server.session.search_max_depth, 1, 1000,
+        "nested NOT, OR and groups in one search program"),
+    NUM("max-pipeline", server.session.max_pipeline, 1, 1000000,
+        "commands run from one read before their answers are sent"),
+    NUM("max-output", server.session.max_output, 4096, 1ull << 32,
+        "bytes buffered for one client before it must read"),
+    NUM("max-mailboxes", server.session.store.max_mailboxes, 1, 1000000, "mailboxes per user"),
+    NUM("max-mailbox-name", server.session.store.max_name_len, 16, 4096, "bytes in a mailbox name"),
+    NUM("max-mailbox-depth", server.session.store.max_depth, 1, 256, "levels in a mailbox name"),
+};
+#define NUM_SETTINGS (sizeof num_settings / sizeof *num_settings)
+
+static void defaults(struct options *o)
 {
-	*s = (struct session_config){
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	*o = (struct options){0};
+	o->server.workers = cores > 0 ? (unsigned)cores : 1;
+	/* A person has a phone, a laptop and a webmail, each with a few
+	 * connections; an office may sit behind one address. */
+	o->server.max_connections = 20000;
+	o->server.max_ip_connections = 1000;
+	o->server.max_user_connections = 100;
+	o->server.session = (struct session_config){
 	    .parser = {.max_line = 64 * 1024,
 	               .max_depth = 32,
 	               .max_tokens = 100000,
@@ -40,128 +106,137 @@ static void defaults(struct session_config *s)
 	    .login_timeout = 60,
 	    .idle_timeout = 30 * 60,
 	    .auth_fail_delay_ms = 1000,
+	    .auth_fail_delay_max_ms = 15000,
 	    .append_limit = 64ull * 1024 * 1024,
+	    .max_seq_ranges = 100000,
+	    .search_max_keys = 1000,
+	    .search_max_depth = 32,
+	    .max_pipeline = 100,
+	    .max_output = 1024 * 1024,
+	    .plaintext_auth = PLAINTEXT_LOCAL,
 	};
 }
 
-static bool parse_num(const char *opt, const char *arg, unsigned long long max,
-                      unsigned long long *out)
+static bool set_num(struct options *o, const struct num_setting *ns, const char *arg)
 {
 	uint64_t v;
-	if (!str_to_u64(arg, strlen(arg), max, &v)) {
-		fprintf(stderr, "gannet: %s: %s is not a number up to %llu\n", opt, arg, max);
+	if (!str_to_u64(arg, strlen(arg), ns->max, &v) || v < ns->min) {
+		fprintf(stderr, "gannet: --%s: %s is not a number from %llu to %llu\n", ns->name,
+		        arg, ns->min, ns->max);
 		return false;
 	}
-	*out = v;
+	char *field = (char *)o + ns->off;
+	switch (ns->size) {
+	case sizeof(unsigned):
+		*(unsigned *)field = (unsigned)v;
+		break;
+	case sizeof(uint64_t):
+		*(uint64_t *)field = v;
+		break;
+	default:
+		abort(); /* a field of another width in num_settings */
+	}
 	return true;
+}
+
+static void print_settings(void)
+{
+	for (size_t i = 0; i < NUM_SETTINGS; i++)
+		printf("  --%-22s %s\n", num_settings[i].name, num_settings[i].what);
 }
 
 enum {
 	OPT_DATA = 256,
 	OPT_LISTEN,
+	OPT_TLS_LISTEN,
+	OPT_CERT,
+	OPT_KEY,
+	OPT_USER,
+	OPT_PLAINTEXT,
 	OPT_FOREGROUND,
-	OPT_WORKERS,
-	OPT_LOGIN_TIMEOUT,
-	OPT_IDLE_TIMEOUT,
-	OPT_AUTH_DELAY,
-	OPT_APPEND_LIMIT,
 	OPT_PREAUTH,
 	OPT_DEBUG,
-	OPT_MAX_CONN,
-	OPT_MAX_IP_CONN,
-	OPT_MAX_USER_CONN,
+	OPT_NUM, /* OPT_NUM + i: num_settings[i] */
 };
 
-static const struct option long_opts[] = {
+static const struct option word_opts[] = {
     {"data", required_argument, NULL, OPT_DATA},
     {"listen", required_argument, NULL, OPT_LISTEN},
+    {"tls-listen", required_argument, NULL, OPT_TLS_LISTEN},
+    {"cert", required_argument, NULL, OPT_CERT},
+    {"key", required_argument, NULL, OPT_KEY},
+    {"user", required_argument, NULL, OPT_USER},
+    {"plaintext-auth", required_argument, NULL, OPT_PLAINTEXT},
     {"foreground", no_argument, NULL, OPT_FOREGROUND},
-    {"workers", required_argument, NULL, OPT_WORKERS},
-    {"login-timeout", required_argument, NULL, OPT_LOGIN_TIMEOUT},
-    {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
-    {"auth-fail-delay", required_argument, NULL, OPT_AUTH_DELAY},
-    {"append-limit", required_argument, NULL, OPT_APPEND_LIMIT},
     {"preauth", required_argument, NULL, OPT_PREAUTH},
     {"debug", no_argument, NULL, OPT_DEBUG},
-    {"max-connections", required_argument, NULL, OPT_MAX_CONN},
-    {"max-ip-connections", required_argument, NULL, OPT_MAX_IP_CONN},
-    {"max-user-connections", required_argument, NULL, OPT_MAX_USER_CONN},
-    {NULL, 0, NULL, 0},
 };
+#define WORD_OPTS (sizeof word_opts / sizeof *word_opts)
 
-struct options {
-	struct server_config server;
-	const char *preauth;
-	bool debug;
-};
+static bool set_plaintext(struct options *o, const char *arg)
+{
+	static const char *names[] = {[PLAINTEXT_LOCAL] = "local",
+	                              [PLAINTEXT_NEVER] = "never",
+	                              [PLAINTEXT_ALWAYS] = "always"};
+	for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+		if (strcmp(arg, names[i]) == 0) {
+			o->server.session.plaintext_auth = (enum plaintext_auth)i;
+			return true;
+		}
+	fprintf(stderr, "gannet: --plaintext-auth: %s is not local, never or always\n", arg);
+	return false;
+}
+
+static bool set_word(struct options *o, int opt, const char *arg)
+{
+	switch (opt) {
+	case OPT_DATA:
+		o->server.session.data_dir = arg;
+		return true;
+	case OPT_LISTEN:
+		o->server.listen = arg;
+		return true;
+	case OPT_TLS_LISTEN:
+		o->server.tls_listen = arg;
+		return true;
+	case OPT_CERT:
+		o->server.cert = arg;
+		return true;
+	case OPT_KEY:
+		o->server.key = arg;
+		return true;
+	case OPT_USER:
+		o->server.run_as = arg;
+		return true;
+	case OPT_PLAINTEXT:
+		return set_plaintext(o, arg);
+	case OPT_FOREGROUND:
+		o->server.foreground = true;
+		return true;
+	case OPT_PREAUTH:
+		o->preauth = arg;
+		return true;
+	case OPT_DEBUG:
+		o->debug = true;
+		return true;
+	}
+	return false;
+}
 
 static bool parse_options(int argc, char **argv, struct options *o)
 {
-	unsigned long long v;
-	int ch;
-	defaults(&o->server.session);
-	long cores = sysconf(_SC_NPROCESSORS_ONLN);
-	o->server.workers = cores > 0 ? (unsigned)cores : 1;
-	/* A person has a phone, a laptop and a webmail, each with a few
-	 * connections; an office may sit behind one address. */
-	o->server.max_connections = 20000;
-	o->server.max_ip_connections = 1000;
-	o->server.max_user_connections = 100;
+	struct option opts[WORD_OPTS + NUM_SETTINGS + 1];
+	memcpy(opts, word_opts, sizeof word_opts);
+	for (size_t i = 0; i < NUM_SETTINGS; i++)
+		opts[WORD_OPTS + i] = (struct option){num_settings[i].name, required_argument, NULL,
+		                                      OPT_NUM + (int)i};
+	opts[WORD_OPTS + NUM_SETTINGS] = (struct option){0};
+	defaults(o);
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
-		bool ok = true;
-		switch (ch) {
-		case OPT_DATA:
-			o->server.session.data_dir = optarg;
-			break;
-		case OPT_LISTEN:
-			o->server.listen = optarg;
-			break;
-		case OPT_FOREGROUND:
-			o->server.foreground = true;
-			break;
-		case OPT_PREAUTH:
-			o->preauth = optarg;
-			break;
-		case OPT_DEBUG:
-			o->debug = true;
-			break;
-		case OPT_WORKERS:
-			ok = parse_num("--workers", optarg, 256, &v) && v > 0;
-			o->server.workers = (unsigned)v;
-			break;
-		case OPT_LOGIN_TIMEOUT:
-			ok = parse_num("--login-timeout", optarg, 86400, &v) && v > 0;
-			o->server.session.login_timeout = (unsigned)v;
-			break;
-		case OPT_IDLE_TIMEOUT:
-			ok = parse_num("--idle-timeout", optarg, 86400, &v) && v > 0;
-			o->server.session.idle_timeout = (unsigned)v;
-			break;
-		case OPT_AUTH_DELAY:
-			ok = parse_num("--auth-fail-delay", optarg, 60000, &v);
-			o->server.session.auth_fail_delay_ms = (unsigned)v;
-			break;
-		case OPT_MAX_CONN:
-			ok = parse_num("--max-connections", optarg, 1000000, &v) && v > 0;
-			o->server.max_connections = (unsigned)v;
-			break;
-		case OPT_MAX_IP_CONN:
-			ok = parse_num("--max-ip-connections", optarg, 1000000, &v) && v > 0;
-			o->server.max_ip_connections = (unsigned)v;
-			break;
-		case OPT_MAX_USER_CONN:
-			ok = parse_num("--max-user-connections", optarg, 1000000, &v) && v > 0;
-			o->server.max_user_connections = (unsigned)v;
-			break;
-		case OPT_APPEND_LIMIT:
-			ok = parse_num("--append-limit", optarg, 1ull << 40, &v) && v > 0;
-			o->server.session.append_limit = v;
-			break;
-		default:
-			ok = false;
-			break;
-		}
+	int ch;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		bool ok = ch >= OPT_NUM ? set_num(o, &num_settings[ch - OPT_NUM], optarg)
+		                        : set_word(o, ch, optarg);
 		if (!ok)
 			return false;
 	}
@@ -171,7 +246,33 @@ static bool parse_options(int argc, char **argv, struct options *o)
 		      stderr);
 		return false;
 	}
+	if (!o->server.cert != !o->server.key || (o->server.tls_listen && !o->server.cert)) {
+		fputs("gannet: TLS needs both --cert and --key\n", stderr);
+		return false;
+	}
 	return true;
+}
+
+/* The --data argument of a subcommand's command line, or NULL. */
+static const char *data_arg(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--data") == 0 && i + 1 < argc)
+			return argv[i + 1];
+		if (strncmp(argv[i], "--data=", 7) == 0)
+			return argv[i] + 7;
+	}
+	return NULL;
+}
+
+/* Run as root, a subcommand that touches mail becomes the data directory's
+ * owner first (privs.h), so nothing it makes belongs to root. Without
+ * --data it touches nothing and only says how it is used. */
+static bool become_mail_user(int argc, char **argv)
+{
+	struct privs p;
+	const char *data = data_arg(argc, argv);
+	return !data || (privs_resolve(NULL, data, &p) && privs_drop(&p));
 }
 
 static int cmd_serve(int argc, char **argv, bool stdio)
@@ -185,7 +286,9 @@ static int cmd_serve(int argc, char **argv, bool stdio)
 	log_init("gannet", stdio || !o.server.foreground, o.debug ? LOG_LVL_DEBUG : LOG_LVL_INFO);
 	o.server.session.passwd_path = xasprintf("%s/passwd", o.server.session.data_dir);
 	int rc;
-	if (stdio) {
+	if (stdio && !become_mail_user(argc, argv)) {
+		rc = 1;
+	} else if (stdio) {
 		if (passwd_has_user(o.server.session.passwd_path, o.preauth) != 1) {
 			fprintf(stderr, "gannet: no user %s in %s\n", o.preauth,
 			        o.server.session.passwd_path);
@@ -204,23 +307,23 @@ static int cmd_serve(int argc, char **argv, bool stdio)
  * can deliver into the Maildir before the first login. */
 static int cmd_user(int argc, char **argv)
 {
+	if (!become_mail_user(argc, argv))
+		return 1;
 	int rc = usercmd_main(argc, argv);
 	if (rc != 0 || argc < 3 || strcmp(argv[1], "add") != 0)
 		return rc;
-	const char *data = NULL, *name = NULL;
+	const char *data = data_arg(argc, argv), *name = NULL;
 	for (int i = 2; i < argc; i++) {
-		if (strcmp(argv[i], "--data") == 0 && i + 1 < argc)
-			data = argv[++i];
-		else if (strncmp(argv[i], "--data=", 7) == 0)
-			data = argv[i] + 7;
+		if (strcmp(argv[i], "--data") == 0)
+			i++;
 		else if (argv[i][0] != '-' && !name)
 			name = argv[i];
 	}
-	struct session_config cfg;
-	defaults(&cfg);
+	struct options o;
+	defaults(&o);
 	struct store *s;
 	log_init("gannet", false, LOG_LVL_WARN);
-	if (!data || !name || store_open(data, name, &cfg.store, &s) != STORE_OK) {
+	if (!data || !name || store_open(data, name, &o.server.session.store, &s) != STORE_OK) {
 		fprintf(stderr, "gannet: user added, but their mailboxes could not be made yet\n");
 		return 3;
 	}
@@ -242,9 +345,15 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "user") == 0)
 		return cmd_user(argc - 1, argv + 1);
 	if (strcmp(cmd, "deliver") == 0) {
-		struct session_config cfg;
-		defaults(&cfg);
-		return deliver_main(argc - 1, argv + 1, &cfg);
+		struct options o;
+		defaults(&o);
+		if (!become_mail_user(argc - 1, argv + 1))
+			return 75; /* EX_TEMPFAIL: the MTA keeps the message until this is fixed */
+		return deliver_main(argc - 1, argv + 1, &o.server.session);
+	}
+	if (strcmp(cmd, "help") == 0 && argc == 3 && strcmp(argv[2], "settings") == 0) {
+		print_settings();
+		return 0;
 	}
 	usage();
 	return 2;

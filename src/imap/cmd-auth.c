@@ -13,17 +13,67 @@
 
 #include <event2/buffer.h>
 
+/* May a password be sent on this connection? (RFC 9051 11.1, RFC 8314) */
+static bool plaintext_ok(const struct session *s)
+{
+	switch (s->cfg->plaintext_auth) {
+	case PLAINTEXT_ALWAYS:
+		return true;
+	case PLAINTEXT_LOCAL:
+		return s->link & (LINK_TLS | LINK_LOCAL);
+	case PLAINTEXT_NEVER:
+		break;
+	}
+	return s->link & LINK_TLS;
+}
+
 const char *capabilities(const struct session *s)
 {
 	static char buf[512];
+	const char *login = "";
+	if (s->state == STATE_NOT_AUTH) {
+		bool starttls = s->link & LINK_STARTTLS;
+		if (plaintext_ok(s))
+			login = starttls ? "STARTTLS AUTH=PLAIN " : "AUTH=PLAIN ";
+		else
+			login = starttls ? "STARTTLS LOGINDISABLED " : "LOGINDISABLED ";
+	}
 	snprintf(buf, sizeof buf,
 	         "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE %s"
 	         "NAMESPACE UNSELECT UIDPLUS MOVE BINARY ESEARCH SEARCHRES CHILDREN LIST-EXTENDED "
 	         "LIST-STATUS "
 	         "SPECIAL-USE STATUS=SIZE "
 	         "UTF8=ACCEPT APPENDLIMIT=%llu",
-	         s->state == STATE_NOT_AUTH ? "AUTH=PLAIN " : "", s->cfg->append_limit);
+	         login, s->cfg->append_limit);
 	return buf;
+}
+
+/* RFC 9051 6.2.1: after the tagged OK the client starts the handshake. The
+ * unread input is dropped by the network layer, so nothing sent in the
+ * clear runs inside TLS (the STARTTLS injection of CVE-2011-0411's kind),
+ * and the CAPABILITY learnt before is forgotten by the client. */
+void cmd_starttls(struct session *s, struct imap_command *c)
+{
+	if (c->nargs) {
+		sess_tagged(s, "BAD", "STARTTLS takes no arguments");
+		return;
+	}
+	if (!(s->link & LINK_STARTTLS)) {
+		sess_tagged(s, "BAD", (s->link & LINK_TLS) ? "TLS is already active"
+		                                           : "STARTTLS is not offered here");
+		return;
+	}
+	sess_tagged(s, "OK", "Begin TLS negotiation now");
+	s->starttls = true;
+}
+
+/* Refuses a password sent in the clear where that is not allowed. */
+static bool privacy_ok(struct session *s)
+{
+	if (plaintext_ok(s))
+		return true;
+	sess_tagged(s, "NO", "[PRIVACYREQUIRED] Use TLS (STARTTLS or port 993) to log in");
+	return false;
 }
 
 void cmd_capability(struct session *s, struct imap_command *c)
@@ -93,6 +143,8 @@ void cmd_login(struct session *s, struct imap_command *c)
 		sess_tagged(s, "BAD", "LOGIN needs a user name and a password");
 		return;
 	}
+	if (!privacy_ok(s))
+		return;
 	try_login(s, c->args[0].str, c->args[1].str, "LOGIN");
 }
 
@@ -128,6 +180,8 @@ void cmd_authenticate(struct session *s, struct imap_command *c)
 		sess_tagged(s, "NO", "Unsupported authentication mechanism");
 		return;
 	}
+	if (!privacy_ok(s))
+		return;
 	if (c->nargs == 2) { /* SASL-IR, RFC 4959 */
 		sasl_plain(s, c->args[1].str);
 		return;

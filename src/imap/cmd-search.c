@@ -11,8 +11,6 @@
 #include "imap/seqset.h"
 #include "search/search.h"
 
-#define SEARCH_MAX_DEPTH 32
-#define SEARCH_MAX_KEYS 1000
 /* A SEARCH runs in slices of this much time, so a BODY search over a big
  * mailbox does not hold up the worker's other sessions (IDLE pushes among
  * them) for seconds. */
@@ -233,8 +231,8 @@ void cmd_search(struct session *s, struct imap_command *c)
 	                               .saved = s->saved,
 	                               .nsaved = s->nsaved,
 	                               .utf8 = s->utf8,
-	                               .max_depth = SEARCH_MAX_DEPTH,
-	                               .max_keys = SEARCH_MAX_KEYS};
+	                               .max_depth = s->cfg->search_max_depth,
+	                               .max_keys = s->cfg->search_max_keys};
 	const char *status = "BAD";
 	char err[200] = "Invalid search program";
 	struct search_node *prog =

@@ -17,7 +17,8 @@ struct session {
 	const struct session_config *cfg;
 	struct evbuffer *out;
 	char *peer;
-	void *ctx; /* for cfg->admit_user */
+	void *ctx;     /* for cfg->admit_user */
+	unsigned link; /* enum session_link */
 	enum session_state state;
 	struct imap_parser *parser;
 	struct store *store;
@@ -29,6 +30,8 @@ struct session {
 	unsigned pause_ms;        /* answer deferred (failed login) */
 	struct sbuf deferred;
 	bool closing;
+	bool starttls;           /* STARTTLS answered: the handshake comes next */
+	bool yield;              /* max_pipeline commands ran: let the others go first */
 	struct fetch_job *job;   /* a FETCH still producing output */
 	struct search_job *sjob; /* a SEARCH still running, in slices */
 	bool uid_cmd;            /* the command came as UID ... */
@@ -94,8 +97,8 @@ bool parse_flags(const struct imap_arg *args, size_t n, uint32_t *flags, const c
 void sess_store_error(struct session *s, enum store_rc rc, const char *what);
 
 /* Handlers, by family. */
-cmd_handler cmd_capability, cmd_noop, cmd_logout, cmd_login, cmd_authenticate, cmd_enable, cmd_id,
-    cmd_namespace;
+cmd_handler cmd_capability, cmd_noop, cmd_logout, cmd_starttls, cmd_login, cmd_authenticate,
+    cmd_enable, cmd_id, cmd_namespace;
 cmd_handler cmd_select, cmd_examine, cmd_create, cmd_delete, cmd_rename, cmd_subscribe,
     cmd_unsubscribe, cmd_list, cmd_lsub, cmd_status;
 cmd_handler cmd_append, cmd_check, cmd_close, cmd_unselect, cmd_expunge, cmd_copy, cmd_move;

@@ -14,6 +14,7 @@ static const struct command_def commands[] = {
     {"NOOP", ANY, cmd_noop, false, false},
     {"LOGOUT", ANY, cmd_logout, false, false},
     {"ID", ANY, cmd_id, false, false},
+    {"STARTTLS", STATE_NOT_AUTH, cmd_starttls, false, false},
     {"LOGIN", STATE_NOT_AUTH, cmd_login, false, false},
     {"AUTHENTICATE", STATE_NOT_AUTH, cmd_authenticate, false, false},
     {"ENABLE", STATE_AUTH, cmd_enable, false, false}, /* RFC 5161 3.1 */

@@ -13,8 +13,6 @@
 #include "util/log.h"
 #include "util/mutf7.h"
 
-#define MAX_SEQ_RANGES 100000
-
 static enum literal_sink literal_sink(void *ctx, const char *name, uint64_t size, int *fd,
                                       char **path)
 {
@@ -31,10 +29,11 @@ static enum literal_sink literal_sink(void *ctx, const char *name, uint64_t size
 }
 
 struct session *session_new(const struct session_config *cfg, struct evbuffer *out,
-                            const char *peer, void *ctx)
+                            const char *peer, unsigned link, void *ctx)
 {
 	struct session *s = xcalloc(1, sizeof *s);
 	s->cfg = cfg;
+	s->link = link;
 	s->ctx = ctx;
 	s->out = out;
 	s->peer = xstrdup(peer);
@@ -203,8 +202,12 @@ static enum session_status status_now(struct session *s)
 {
 	if (s->closing)
 		return SESSION_CLOSE;
-	if (s->sjob)
+	if (s->starttls)
+		return SESSION_STARTTLS;
+	if (s->sjob || s->yield) {
+		s->yield = false;
 		return SESSION_PAUSE; /* with no delay: the next slice after the others */
+	}
 	return s->pause_ms ? SESSION_PAUSE : SESSION_CONTINUE;
 }
 
@@ -224,8 +227,16 @@ enum session_status session_feed(struct session *s, struct evbuffer *in)
 		return status_now(s);
 	if (s->idle_tag)
 		idle_catch_up(s);
-	while (!s->closing && !s->pause_ms && !s->job && !s->sjob &&
+	/* A client that sends commands faster than it reads the answers gets
+	 * max_pipeline of them run per turn; the rest wait in its socket until
+	 * these answers are sent and the other connections had their turn. */
+	unsigned ran = 0;
+	while (!s->closing && !s->pause_ms && !s->job && !s->sjob && !s->starttls &&
 	       (len = evbuffer_get_contiguous_space(in)) > 0) {
+		if (ran == s->cfg->max_pipeline) {
+			s->yield = true;
+			break;
+		}
 		const char *data = (const char *)evbuffer_pullup(in, (ssize_t)len);
 		struct imap_command *cmd = NULL;
 		const char *line = NULL;
@@ -241,6 +252,7 @@ enum session_status session_feed(struct session *s, struct evbuffer *in)
 		case PARSE_COMMAND:
 			dispatch(s, cmd);
 			imap_command_free(cmd);
+			ran++;
 			break;
 		case PARSE_LINE:
 			if (s->idle_tag)
@@ -302,6 +314,13 @@ void session_shutdown(struct session *s)
 	evbuffer_add_printf(s->out, "* BYE Server shutting down; please reconnect\r\n");
 	s->closing = true;
 	s->state = STATE_LOGOUT;
+}
+
+void session_tls_started(struct session *s, struct evbuffer *out)
+{
+	s->out = out;
+	s->starttls = false;
+	s->link = (s->link | LINK_TLS) & ~(unsigned)LINK_STARTTLS;
 }
 
 enum session_status session_start(struct session *s, const char *preauth_user)
@@ -437,7 +456,7 @@ bool sess_msgset(struct session *s, const struct imap_arg *a, bool uid, size_t *
 		*idx = saved_to_idx(s, n);
 		return true;
 	}
-	if (a->type != ARG_ATOM || seqset_parse(a->str, a->len, MAX_SEQ_RANGES, &set) < 0) {
+	if (a->type != ARG_ATOM || seqset_parse(a->str, a->len, s->cfg->max_seq_ranges, &set) < 0) {
 		sess_tagged(s, "BAD", "Invalid sequence set");
 		return false;
 	}

@@ -17,6 +17,16 @@
 struct evbuffer;
 
 struct store_pool;
+struct throttle;
+
+/* Who may send a password in the clear (RFC 9051 section 11.1, RFC 8314):
+ * on a connection without TLS, LOGIN and AUTHENTICATE PLAIN are refused with
+ * NO [PRIVACYREQUIRED] and LOGINDISABLED is advertised, unless allowed here. */
+enum plaintext_auth {
+	PLAINTEXT_LOCAL, /* allowed from loopback addresses only (the default) */
+	PLAINTEXT_NEVER, /* never, loopback included */
+	PLAINTEXT_ALWAYS,
+};
 
 struct session_config {
 	const char *data_dir;
@@ -27,10 +37,25 @@ struct session_config {
 	char *passwd_path;
 	struct parser_limits parser;
 	struct store_limits store;
-	unsigned login_timeout; /* seconds before login */
-	unsigned idle_timeout;  /* seconds after login (RFC 9051 5.4: at least 30 minutes) */
-	unsigned auth_fail_delay_ms;
+	unsigned login_timeout;      /* seconds before login */
+	unsigned idle_timeout;       /* seconds after login (RFC 9051 5.4: at least 30 minutes) */
+	unsigned auth_fail_delay_ms; /* the first failed login's delay; it doubles */
+	unsigned auth_fail_delay_max_ms; /* ... up to this */
+	struct throttle *throttle;       /* failed logins, shared by all workers; NULL: none */
 	unsigned long long append_limit;
+	size_t max_seq_ranges;   /* ranges in one sequence set */
+	size_t search_max_keys;  /* keys in one search program, operators included */
+	size_t search_max_depth; /* nested NOT, OR and groups in one search program */
+	unsigned max_pipeline;   /* commands run from one read before their answers go out */
+	size_t max_output;       /* bytes waiting to be sent before the connection stops reading */
+	enum plaintext_auth plaintext_auth;
+};
+
+/* What the network layer knows about a connection (session_new's link). */
+enum session_link {
+	LINK_TLS = 1 << 0,      /* the connection is encrypted now */
+	LINK_STARTTLS = 1 << 1, /* it can become so: STARTTLS is offered */
+	LINK_LOCAL = 1 << 2,    /* the peer is on this machine (loopback, stdin) */
 };
 
 enum session_state {
@@ -45,13 +70,15 @@ enum session_status {
 	SESSION_PAUSE,    /* send the output, stop reading for session_pause_ms() (0: let
 	                   * the other connections go first, then feed again) */
 	SESSION_CLOSE,    /* send the output, then close */
+	SESSION_STARTTLS, /* send the output, discard unread input, then begin the TLS
+	                   * handshake and call session_tls_started */
 };
 
 struct session;
 
-/* ctx is passed to cfg->admit_user. */
+/* ctx is passed to cfg->admit_user; link is a set of enum session_link. */
 struct session *session_new(const struct session_config *cfg, struct evbuffer *out,
-                            const char *peer, void *ctx);
+                            const char *peer, unsigned link, void *ctx);
 void session_free(struct session *s);
 
 /* Writes the greeting; with user set the session starts authenticated (PREAUTH). */
@@ -69,5 +96,8 @@ void session_timed_out(struct session *s);
 bool session_busy(const struct session *s);
 /* The server is stopping: says BYE. The caller closes. */
 void session_shutdown(struct session *s);
+/* TLS runs now (after STARTTLS), and out is the new output buffer: the
+ * session counts as encrypted and STARTTLS is no longer offered. */
+void session_tls_started(struct session *s, struct evbuffer *out);
 
 #endif

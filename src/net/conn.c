@@ -2,8 +2,12 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "util/log.h"
 #include "util/str.h"
@@ -12,6 +16,10 @@ struct conn {
 	struct bufferevent *in, *out; /* the same for a socket */
 	struct event *idle_timer, *pause_timer;
 	struct session *session;
+	const struct session_config *cfg;
+	SSL_CTX *tls; /* for STARTTLS; NULL once TLS runs, or where there is none */
+	bool encrypted;
+	char *peer;
 	bool closing;
 	bool draining; /* the server stops: close once the command running is done */
 	bool paused;
@@ -29,8 +37,12 @@ static void conn_free(struct conn *c)
 	bufferevent_free(c->in);
 	if (c->on_closed)
 		c->on_closed(c, c->arg);
+	free(c->peer);
 	free(c);
 }
+
+/* A client that stops reading must not keep a closing connection forever. */
+#define CLOSE_WRITE_SECONDS 30
 
 static void arm_idle_timer(struct conn *c)
 {
@@ -45,10 +57,64 @@ static bool begin_close(struct conn *c)
 	c->closing = true;
 	bufferevent_disable(c->in, EV_READ);
 	event_del(c->idle_timer);
-	if (evbuffer_get_length(bufferevent_get_output(c->out)) > 0)
+	if (evbuffer_get_length(bufferevent_get_output(c->out)) > 0) {
+		struct timeval tv = {CLOSE_WRITE_SECONDS, 0};
+		bufferevent_set_timeouts(c->out, NULL, &tv);
 		return true;
+	}
 	conn_free(c);
 	return false;
+}
+
+static void on_read(struct bufferevent *bev, void *arg);
+static void on_write(struct bufferevent *bev, void *arg);
+static void on_event(struct bufferevent *bev, short what, void *arg);
+
+static void set_callbacks(struct conn *c)
+{
+	bufferevent_setcb(c->in, on_read, c->out == c->in ? on_write : NULL, on_event, c);
+	if (c->out != c->in)
+		bufferevent_setcb(c->out, NULL, on_write, on_event, c);
+}
+
+static struct bufferevent *socket_bev(struct event_base *base, int fd, SSL_CTX *tls);
+
+/* STARTTLS: the tagged OK goes out in the clear, then the socket gets a TLS
+ * bufferevent. What the client sent after STARTTLS in the clear is dropped
+ * (RFC 9051 6.2.1: nothing may survive into TLS); bytes not yet read reach
+ * the handshake and fail it. */
+static bool start_tls(struct conn *c)
+{
+	struct evbuffer *in = bufferevent_get_input(c->in), *out = bufferevent_get_output(c->in);
+	int fd = (int)bufferevent_getfd(c->in);
+	evbuffer_drain(in, evbuffer_get_length(in));
+	/* The OK is a short line for a socket whose send buffer is empty: it
+	 * fits at once, or the client is not reading and will not do TLS
+	 * either. The bufferevent is being replaced, so its buffer may be
+	 * written from here (libevent freezes it for its own writer). */
+	evbuffer_unfreeze(out, 1);
+	while (evbuffer_get_length(out) > 0)
+		if (evbuffer_write(out, fd) <= 0)
+			return begin_close(c);
+	/* The old bufferevent closes its descriptor when freed (libevent does
+	 * so even after bufferevent_setfd(-1)), so TLS gets a duplicate. */
+	int tls_fd = dup(fd);
+	struct bufferevent *bev =
+	    tls_fd >= 0 ? socket_bev(bufferevent_get_base(c->in), tls_fd, c->tls) : NULL;
+	if (!bev) {
+		if (tls_fd >= 0)
+			close(tls_fd);
+		log_warn("STARTTLS from %s: cannot set up TLS", c->peer);
+		return begin_close(c);
+	}
+	bufferevent_free(c->in);
+	c->in = c->out = bev;
+	c->tls = NULL;
+	c->encrypted = true;
+	set_callbacks(c);
+	bufferevent_enable(bev, EV_READ | EV_WRITE);
+	session_tls_started(c->session, bufferevent_get_output(bev));
+	return true;
 }
 
 /* Runs what input there is; false if that closed and freed the connection. */
@@ -56,7 +122,7 @@ static bool process_input(struct conn *c)
 {
 	struct evbuffer *in = bufferevent_get_input(c->in);
 	struct evbuffer *out = bufferevent_get_output(c->out);
-	if (c->closing || c->paused || evbuffer_get_length(out) > CONN_OUT_HIGH)
+	if (c->closing || c->paused || evbuffer_get_length(out) > c->cfg->max_output)
 		return true;
 	enum session_status st = session_feed(c->session, in);
 	if (c->draining && st != SESSION_CLOSE && !session_busy(c->session)) {
@@ -65,6 +131,8 @@ static bool process_input(struct conn *c)
 	}
 	if (st == SESSION_CLOSE)
 		return begin_close(c);
+	if (st == SESSION_STARTTLS)
+		return start_tls(c);
 	if (st == SESSION_PAUSE) {
 		struct timeval tv = {session_pause_ms(c->session) / 1000,
 		                     (session_pause_ms(c->session) % 1000) * 1000};
@@ -73,7 +141,7 @@ static bool process_input(struct conn *c)
 		event_add(c->pause_timer, &tv);
 		return true;
 	}
-	if (evbuffer_get_length(out) > CONN_OUT_HIGH)
+	if (evbuffer_get_length(out) > c->cfg->max_output)
 		bufferevent_disable(c->in, EV_READ);
 	return true;
 }
@@ -89,8 +157,11 @@ static void on_read(struct bufferevent *bev, void *arg)
 static void on_write(struct bufferevent *bev, void *arg)
 {
 	struct conn *c = arg;
+	/* The TLS bufferevent may run a write callback scheduled before the
+	 * last answers were queued: close only once they are really out. */
 	if (c->closing) {
-		conn_free(c);
+		if (evbuffer_get_length(bufferevent_get_output(c->out)) == 0)
+			conn_free(c);
 		return;
 	}
 	if (!c->paused) {
@@ -102,6 +173,13 @@ static void on_write(struct bufferevent *bev, void *arg)
 static void on_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct conn *c = arg;
+	if ((what & BEV_EVENT_ERROR) && c->encrypted) {
+		unsigned long e = bufferevent_get_openssl_error(bev);
+		char reason[200] = "connection closed";
+		if (e)
+			ERR_error_string_n(e, reason, sizeof reason);
+		log_debug("TLS from %s: %s", c->peer, reason);
+	}
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))
 		conn_free(c);
 }
@@ -122,29 +200,67 @@ static void on_pause_over(evutil_socket_t fd, short what, void *arg)
 	process_input(c);
 }
 
-struct conn *conn_new(struct event_base *base, int in_fd, int out_fd, const char *peer,
+static struct bufferevent *socket_bev(struct event_base *base, int fd, SSL_CTX *tls)
+{
+	evutil_make_socket_nonblocking(fd);
+	if (!tls)
+		return bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
+	SSL *ssl = SSL_new(tls);
+	struct bufferevent *bev =
+	    ssl ? bufferevent_openssl_socket_new(base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+	                                         BEV_OPT_CLOSE_ON_FREE)
+	        : NULL;
+	if (!bev) {
+		SSL_free(ssl);
+		return NULL;
+	}
+	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	return bev;
+}
+
+static unsigned session_link(const struct conn_link *link)
+{
+	unsigned l = link->local ? LINK_LOCAL : 0;
+	if (link->tls)
+		l |= link->implicit_tls ? LINK_TLS : LINK_STARTTLS;
+	return l;
+}
+
+struct conn *conn_new(struct event_base *base, int in_fd, int out_fd, const struct conn_link *link,
                       const struct session_config *cfg, const char *preauth_user,
                       conn_closed_fn *on_closed, void *arg)
 {
 	struct conn *c = xcalloc(1, sizeof *c);
-	evutil_make_socket_nonblocking(in_fd);
-	c->in = bufferevent_socket_new(base, in_fd, BEV_OPT_CLOSE_ON_FREE);
-	if (out_fd == in_fd) {
-		c->out = c->in;
-	} else {
-		evutil_make_socket_nonblocking(out_fd);
-		c->out = bufferevent_socket_new(base, out_fd, BEV_OPT_CLOSE_ON_FREE);
+	c->cfg = cfg;
+	c->peer = xstrdup(link->peer);
+	c->encrypted = link->tls && link->implicit_tls;
+	c->tls = link->tls && !link->implicit_tls && in_fd == out_fd ? link->tls : NULL;
+	c->in = socket_bev(base, in_fd, c->encrypted ? link->tls : NULL);
+	c->out = out_fd == in_fd ? c->in : socket_bev(base, out_fd, NULL);
+	if (!c->in || !c->out) {
+		log_warn("connection from %s: cannot set up %s", c->peer,
+		         c->encrypted ? "TLS" : "buffers");
+		if (c->in)
+			bufferevent_free(c->in);
+		else
+			close(in_fd);
+		if (out_fd != in_fd)
+			close(out_fd);
+		free(c->peer);
+		free(c);
+		return NULL;
 	}
 	c->on_closed = on_closed;
 	c->arg = arg;
 	c->idle_timer = evtimer_new(base, on_idle, c);
 	c->pause_timer = evtimer_new(base, on_pause_over, c);
-	c->session = session_new(cfg, bufferevent_get_output(c->out), peer, arg);
-	bufferevent_setcb(c->in, on_read, c->out == c->in ? on_write : NULL, on_event, c);
-	if (c->out != c->in) {
-		bufferevent_setcb(c->out, NULL, on_write, on_event, c);
+	unsigned l = session_link(link);
+	if (!c->tls)
+		l &= ~(unsigned)LINK_STARTTLS;
+	c->session = session_new(cfg, bufferevent_get_output(c->out), link->peer, l, arg);
+	set_callbacks(c);
+	if (c->out != c->in)
 		bufferevent_enable(c->out, EV_WRITE);
-	}
 	bufferevent_enable(c->in, EV_READ | (c->out == c->in ? EV_WRITE : 0));
 	enum session_status st = session_start(c->session, preauth_user);
 	arm_idle_timer(c);
@@ -164,8 +280,12 @@ void conn_drain(struct conn *c)
 
 void conn_shutdown(struct conn *c)
 {
-	struct evbuffer *out = bufferevent_get_output(c->out);
-	evbuffer_add_printf(out, "* BYE Server shutting down\r\n");
-	evbuffer_write(out, bufferevent_getfd(c->out)); /* best effort: we are going away */
+	/* Best effort, in the clear only: we are going away. A TLS record
+	 * cannot be pushed out synchronously from here. */
+	if (!c->encrypted) {
+		struct evbuffer *out = bufferevent_get_output(c->out);
+		evbuffer_add_printf(out, "* BYE Server shutting down\r\n");
+		evbuffer_write(out, bufferevent_getfd(c->out));
+	}
 	conn_free(c);
 }

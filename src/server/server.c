@@ -16,14 +16,40 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "auth/throttle.h" /* TEMP-THROTTLE */
 #include "net/conn.h"
+#include "net/tls.h"
 #include "server/conntable.h"
+#include "server/privs.h"
 #include "store/pool.h"
 #include "util/log.h"
 #include "util/str.h"
 
 /* How long a stopping worker lets running commands finish. */
 #define DRAIN_SECONDS 10
+
+/* The sockets the master binds: plain IMAP (with STARTTLS when there is a
+ * certificate) and implicit TLS. */
+enum { PORT_PLAIN, PORT_TLS, NPORTS };
+
+struct worker;
+
+/* One listening socket as a worker accepts on it. */
+struct port {
+	struct worker *w;
+	struct evconnlistener *listener; /* NULL: not configured */
+	bool implicit_tls;
+};
+
+/* What the master hands each worker it starts. */
+struct worker_start {
+	const struct server_config *cfg;
+	int lfd[NPORTS]; /* -1: not configured */
+	SSL_CTX *tls;    /* the certificate of this generation; NULL: none */
+	struct conn_table *table;
+	unsigned row;
+	struct privs privs; /* whom the worker becomes */
+};
 
 /* One worker's context: its loop, its shared stores and change watcher, its
  * row of the connection table, and its live connections. */
@@ -36,7 +62,8 @@ struct worker {
 	struct event *changes; /* the pool's watcher is readable */
 	struct event *drain_timer;
 	struct event *resume_timer; /* accepting again after giving way */
-	struct evconnlistener *listener;
+	struct port ports[NPORTS];
+	SSL_CTX *tls;
 	bool draining;
 	struct client **clients;
 	size_t n, cap;
@@ -124,11 +151,23 @@ static const char *over_cap(struct worker *w, const char *addr)
 #define GIVE_WAY_MS 20
 #define GIVE_WAY_SLACK 4
 
+static void set_accepting(struct worker *w, bool on)
+{
+	for (int i = 0; i < NPORTS; i++) {
+		if (!w->ports[i].listener)
+			continue;
+		if (on)
+			evconnlistener_enable(w->ports[i].listener);
+		else
+			evconnlistener_disable(w->ports[i].listener);
+	}
+}
+
 static void on_resume_accepting(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
 	if (!w->draining)
-		evconnlistener_enable(w->listener);
+		set_accepting(w, true);
 }
 
 static void balance(struct worker *w)
@@ -136,15 +175,27 @@ static void balance(struct worker *w)
 	struct conn_counts n = conn_table_count(w->table, NULL, NULL);
 	if (w->scfg->workers < 2 || w->n <= n.total / w->scfg->workers + GIVE_WAY_SLACK)
 		return;
-	evconnlistener_disable(w->listener);
+	set_accepting(w, false);
 	struct timeval tv = {0, GIVE_WAY_MS * 1000};
 	event_add(w->resume_timer, &tv);
+}
+
+/* Loopback: 127.0.0.0/8, ::1, and 127.x mapped into IPv6. */
+static bool is_loopback(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
+	if (sa->sa_family != AF_INET6)
+		return false;
+	const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+	return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
 }
 
 static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int len,
                       void *arg)
 {
-	struct worker *w = arg;
+	struct port *port = arg;
+	struct worker *w = port->w;
 	char addr[INET6_ADDRSTRLEN], peer[INET6_ADDRSTRLEN + 16];
 	peer_name(sa, addr, sizeof addr, peer, sizeof peer);
 	const char *why = over_cap(w, addr);
@@ -171,8 +222,16 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	cl->w = w;
 	cl->slot = slot;
 	w->clients[w->n++] = cl;
-	cl->conn = conn_new(w->base, fd, fd, peer, &w->cfg, NULL, client_closed, cl);
-	log_debug("connect from %s", peer);
+	struct conn_link link = {.peer = peer,
+	                         .local = is_loopback(sa),
+	                         .tls = w->tls,
+	                         .implicit_tls = port->implicit_tls};
+	cl->conn = conn_new(w->base, fd, fd, &link, &w->cfg, NULL, client_closed, cl);
+	if (!cl->conn) {
+		client_closed(NULL, cl);
+		return;
+	}
+	log_debug("connect from %s%s", peer, port->implicit_tls ? " (TLS)" : "");
 	balance(w);
 }
 
@@ -192,7 +251,7 @@ static void on_stop(evutil_socket_t sig, short what, void *arg)
 	if (w->draining)
 		return;
 	w->draining = true;
-	evconnlistener_disable(w->listener);
+	set_accepting(w, false);
 	if (w->n == 0) {
 		event_base_loopbreak(w->base);
 		return;
@@ -231,18 +290,24 @@ static struct event *watch_changes(struct event_base *base, struct store_pool *p
 	return ev;
 }
 
-static int worker_main(int lfd, const struct server_config *scfg, struct conn_table *table,
-                       unsigned row)
+static int worker_main(const struct worker_start *ws)
 {
-	struct worker w = {.scfg = scfg, .cfg = scfg->session, .table = table, .row = row};
+	const struct server_config *scfg = ws->cfg;
+	struct worker w = {
+	    .scfg = scfg, .cfg = scfg->session, .table = ws->table, .row = ws->row, .tls = ws->tls};
 	w.base = event_base_new();
 	if (!w.base)
 		return 1;
 	w.cfg.pool = store_pool_new(scfg->session.data_dir, &scfg->session.store);
 	w.cfg.admit_user = client_admit_user;
 	w.changes = watch_changes(w.base, w.cfg.pool);
-	/* Backlog 0: the socket listens already; -1 would listen() again with 128. */
-	w.listener = evconnlistener_new(w.base, on_accept, &w, LEV_OPT_CLOSE_ON_EXEC, 0, lfd);
+	for (int i = 0; i < NPORTS; i++) {
+		w.ports[i] = (struct port){.w = &w, .implicit_tls = i == PORT_TLS};
+		/* Backlog 0: the socket listens already; -1 would listen() again with 128. */
+		if (ws->lfd[i] >= 0)
+			w.ports[i].listener = evconnlistener_new(
+			    w.base, on_accept, &w.ports[i], LEV_OPT_CLOSE_ON_EXEC, 0, ws->lfd[i]);
+	}
 	w.resume_timer = evtimer_new(w.base, on_resume_accepting, &w);
 	struct event *term = evsignal_new(w.base, SIGTERM, on_stop, &w);
 	struct event *intr = evsignal_new(w.base, SIGINT, on_stop, &w);
@@ -251,7 +316,9 @@ static int worker_main(int lfd, const struct server_config *scfg, struct conn_ta
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGHUP, SIG_IGN); /* the master's to act on */
 	event_base_dispatch(w.base);
-	evconnlistener_free(w.listener);
+	for (int i = 0; i < NPORTS; i++)
+		if (w.ports[i].listener)
+			evconnlistener_free(w.ports[i].listener);
 	while (w.n > 0)
 		conn_shutdown(w.clients[w.n - 1]->conn); /* removes itself from the list */
 	free(w.clients);
@@ -277,7 +344,7 @@ static int listen_on(const char *spec)
 	char *colon = strrchr(host, ':');
 	int fd = -1;
 	if (!colon) {
-		log_error("--listen %s: expected HOST:PORT", spec);
+		log_error("listen %s: expected HOST:PORT", spec);
 		free(host);
 		return -1;
 	}
@@ -293,7 +360,7 @@ static int listen_on(const char *spec)
 	struct addrinfo *res = NULL;
 	int rc = getaddrinfo(h[0] ? h : NULL, port, &hints, &res);
 	if (rc != 0) {
-		log_error("--listen %s: %s", spec, gai_strerror(rc));
+		log_error("listen %s: %s", spec, gai_strerror(rc));
 		free(host);
 		return -1;
 	}
@@ -312,8 +379,8 @@ static int listen_on(const char *spec)
 	return fd;
 }
 
-static pid_t spawn_worker(int lfd, const struct server_config *cfg, struct conn_table *table,
-                          unsigned row)
+/* A worker gives up root before it touches any mail (privs.h). */
+static pid_t spawn_worker(const struct worker_start *ws)
 {
 	pid_t pid = fork();
 	if (pid == 0) {
@@ -324,8 +391,10 @@ static pid_t spawn_worker(int lfd, const struct server_config *cfg, struct conn_
 		sigaddset(&set, SIGINT);
 		sigaddset(&set, SIGHUP);
 		sigprocmask(SIG_UNBLOCK, &set, NULL); /* the master blocks them for sigwait */
-		int rc = worker_main(lfd, cfg, table, row);
-		close(lfd);
+		int rc = privs_drop(&ws->privs) ? worker_main(ws) : 1;
+		for (int i = 0; i < NPORTS; i++)
+			if (ws->lfd[i] >= 0)
+				close(ws->lfd[i]);
 		exit(rc);
 	}
 	if (pid < 0)
@@ -337,17 +406,16 @@ static pid_t spawn_worker(int lfd, const struct server_config *cfg, struct conn_
  * There are twice as many rows as workers, so a new generation can start
  * while the old one finishes its sessions. */
 struct master {
-	int lfd;
-	const struct server_config *cfg;
-	struct conn_table *table;
-	pid_t *pid; /* per row; 0: free */
+	struct worker_start start; /* row set per worker */
+	pid_t *pid;                /* per row; 0: free */
 	bool *retiring;
 	unsigned rows;
 };
 
 static bool start_worker(struct master *m, unsigned row)
 {
-	m->pid[row] = spawn_worker(m->lfd, m->cfg, m->table, row);
+	m->start.row = row;
+	m->pid[row] = spawn_worker(&m->start);
 	m->retiring[row] = false;
 	return m->pid[row] > 0;
 }
@@ -360,7 +428,7 @@ static void reap_workers(struct master *m)
 		for (unsigned r = 0; r < m->rows; r++) {
 			if (m->pid[r] != pid)
 				continue;
-			conn_table_clear_row(m->table, r);
+			conn_table_clear_row(m->start.table, r);
 			m->pid[r] = 0;
 			if (m->retiring[r])
 				break;
@@ -371,13 +439,29 @@ static void reap_workers(struct master *m)
 		}
 }
 
+/* SIGHUP reads the certificate and key again; the new generation uses them,
+ * and a file that cannot be used keeps the old ones (and says why). */
+static void reload_tls(struct master *m)
+{
+	const struct server_config *cfg = m->start.cfg;
+	if (!cfg->cert)
+		return;
+	SSL_CTX *fresh = tls_ctx_new(cfg->cert, cfg->key);
+	if (!fresh) {
+		log_warn("SIGHUP: keeping the previous certificate");
+		return;
+	}
+	tls_ctx_free(m->start.tls); /* the running workers have their own copy */
+	m->start.tls = fresh;
+	log_info("SIGHUP: certificate %s loaded", cfg->cert);
+}
+
 /* SIGHUP: a new generation of workers takes new connections at once; the
- * old one stops accepting and drains its sessions as on SIGTERM. Settings
- * are the command line's: there is no configuration file or certificate to
- * read again yet. */
+ * old one stops accepting and drains its sessions as on SIGTERM. */
 static void roll_workers(struct master *m)
 {
 	unsigned started = 0;
+	reload_tls(m);
 	bool *old = xcalloc(m->rows, sizeof *old);
 	for (unsigned r = 0; r < m->rows; r++)
 		old[r] = m->pid[r] && !m->retiring[r];
@@ -404,8 +488,9 @@ static void roll_workers(struct master *m)
 }
 
 /* The master: keeps N workers alive until told to stop. */
-static int supervise(int lfd, const struct server_config *cfg)
+static int supervise(struct master *m)
 {
+	const struct server_config *cfg = m->start.cfg;
 	sigset_t set;
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
@@ -413,50 +498,76 @@ static int supervise(int lfd, const struct server_config *cfg)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
 	sigprocmask(SIG_BLOCK, &set, NULL);
-	struct master m = {.lfd = lfd, .cfg = cfg, .rows = 2 * cfg->workers};
-	m.table = conn_table_new(m.rows, cfg->max_connections);
-	if (!m.table)
+	m->rows = 2 * cfg->workers;
+	m->start.table = conn_table_new(m->rows, cfg->max_connections);
+	if (!m->start.table)
 		return 1;
-	m.pid = xcalloc(m.rows, sizeof *m.pid);
-	m.retiring = xcalloc(m.rows, sizeof *m.retiring);
+	((struct server_config *)cfg)->session.throttle =
+	    throttle_new(4096, cfg->session.auth_fail_delay_ms,
+	                 cfg->session.auth_fail_delay_max_ms); /* TEMP-THROTTLE */
+	m->pid = xcalloc(m->rows, sizeof *m->pid);
+	m->retiring = xcalloc(m->rows, sizeof *m->retiring);
 	for (unsigned r = 0; r < cfg->workers; r++)
-		start_worker(&m, r);
+		start_worker(m, r);
 	for (;;) {
 		int sig;
 		sigwait(&set, &sig);
 		if (sig == SIGCHLD)
-			reap_workers(&m);
+			reap_workers(m);
 		else if (sig == SIGHUP)
-			roll_workers(&m);
+			roll_workers(m);
 		else
 			break;
 	}
-	for (unsigned r = 0; r < m.rows; r++)
-		if (m.pid[r] > 0)
-			kill(m.pid[r], SIGTERM);
-	for (unsigned r = 0; r < m.rows; r++)
-		if (m.pid[r] > 0)
-			waitpid(m.pid[r], NULL, 0);
-	free(m.pid);
-	free(m.retiring);
-	conn_table_free(m.table);
+	for (unsigned r = 0; r < m->rows; r++)
+		if (m->pid[r] > 0)
+			kill(m->pid[r], SIGTERM);
+	for (unsigned r = 0; r < m->rows; r++)
+		if (m->pid[r] > 0)
+			waitpid(m->pid[r], NULL, 0);
+	free(m->pid);
+	free(m->retiring);
+	conn_table_free(m->start.table);
 	return 0;
+}
+
+/* Binds what is configured; the certificate is read here too, while the
+ * master may still read root-only key files. */
+static bool open_ports(struct master *m)
+{
+	const struct server_config *cfg = m->start.cfg;
+	m->start.lfd[PORT_PLAIN] = cfg->listen ? listen_on(cfg->listen) : -1;
+	m->start.lfd[PORT_TLS] = cfg->tls_listen ? listen_on(cfg->tls_listen) : -1;
+	if ((cfg->listen && m->start.lfd[PORT_PLAIN] < 0) ||
+	    (cfg->tls_listen && m->start.lfd[PORT_TLS] < 0))
+		return false;
+	if (cfg->cert && !(m->start.tls = tls_ctx_new(cfg->cert, cfg->key)))
+		return false;
+	return true;
 }
 
 int server_run(const struct server_config *cfg)
 {
-	int lfd = listen_on(cfg->listen);
-	if (lfd < 0)
-		return 1;
+	struct master m = {.start = {.cfg = cfg, .lfd = {-1, -1}}};
+	int rc = 1;
+	if (!privs_resolve(cfg->run_as, cfg->session.data_dir, &m.start.privs) || !open_ports(&m))
+		goto out;
 	if (!cfg->foreground && daemon(1, 0) < 0) {
 		log_error("daemon: %s", strerror(errno));
-		return 1;
+		goto out;
 	}
-	log_info("listening on %s with %u worker%s", cfg->listen, cfg->workers,
-	         cfg->workers == 1 ? "" : "s");
-	int rc = supervise(lfd, cfg);
-	close(lfd);
+	log_info("listening on %s%s%s%s with %u worker%s%s%s", cfg->listen ? cfg->listen : "",
+	         cfg->listen && cfg->tls_listen ? " and " : "", cfg->tls_listen ? "TLS " : "",
+	         cfg->tls_listen ? cfg->tls_listen : "", cfg->workers, cfg->workers == 1 ? "" : "s",
+	         m.start.privs.change ? " as " : "",
+	         m.start.privs.change ? m.start.privs.name : "");
+	rc = supervise(&m);
 	log_info("stopped");
+out:
+	for (int i = 0; i < NPORTS; i++)
+		if (m.start.lfd[i] >= 0)
+			close(m.start.lfd[i]);
+	tls_ctx_free(m.start.tls);
 	return rc;
 }
 
@@ -476,7 +587,9 @@ int server_run_stdio(const struct session_config *cfg, const char *user)
 	struct session_config scfg = *cfg;
 	scfg.pool = store_pool_new(cfg->data_dir, &cfg->store);
 	struct event *changes = watch_changes(base, scfg.pool);
-	conn_new(base, in, out, "stdio", &scfg, user, on_stdio_closed, &closed);
+	struct conn_link link = {.peer = "stdio", .local = true};
+	if (!conn_new(base, in, out, &link, &scfg, user, on_stdio_closed, &closed))
+		closed = true;
 	/* The loop ends when the connection closed, or with the watcher alone. */
 	while (!closed && event_base_loop(base, EVLOOP_ONCE) == 0)
 		;

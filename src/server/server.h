@@ -14,7 +14,11 @@
 #include "imap/session.h"
 
 struct server_config {
-	const char *listen; /* HOST:PORT, [V6ADDR]:PORT */
+	const char
+	    *listen; /* HOST:PORT, [V6ADDR]:PORT; plain IMAP, with STARTTLS if a cert is set */
+	const char *tls_listen; /* the same, implicit TLS (RFC 8314: port 993) */
+	const char *cert, *key; /* PEM files, read again on SIGHUP */
+	const char *run_as;     /* started as root: the user to become after binding */
 	unsigned workers;
 	bool foreground;
 	/* Caps over all workers; a connection over one gets "* BYE" and is closed. */

@@ -8,6 +8,7 @@ the test if the server printed any sanitizer report."""
 import imaplib
 import os
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -25,17 +26,47 @@ def free_port():
         return s.getsockname()[1]
 
 
+MAIL_UID = MAIL_GID = 65534  # nobody: the mail user when the tests run as root
+
+
+def mail_data_dir(parent):
+    """Makes parent/data for a test server. Run as root, gannet refuses to
+    touch mail as root and becomes the data directory's owner, so the
+    directory goes to nobody, and its parent must let nobody through."""
+    data = os.path.join(parent, "data")
+    os.mkdir(data)
+    if os.geteuid() == 0:
+        os.chmod(parent, 0o755)
+        os.chown(data, MAIL_UID, MAIL_GID)
+    return data
+
+
 def gannet(*args, stdin=None, check=True):
     """Runs a gannet subcommand to completion; returns CompletedProcess."""
     return subprocess.run([BIN, *args], input=stdin, capture_output=True, check=check, timeout=60)
 
 
+def make_cert(directory, name="cert", cn="localhost"):
+    """A self-signed certificate and key (P-256, valid for localhost and
+    127.0.0.1) as directory/name.pem and directory/name.key."""
+    cert, key = (os.path.join(directory, name + ext) for ext in (".pem", ".key"))
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                    "-nodes", "-days", "2", "-subj", "/CN=" + cn, "-keyout", key, "-out", cert,
+                    "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+                   check=True, capture_output=True, timeout=30)
+    return cert, key
+
+
 class Server:
-    def __init__(self, users=((USER, PASSWORD),), args=()):
+    def __init__(self, users=((USER, PASSWORD),), args=(), tls=False):
         self.dir = tempfile.mkdtemp(prefix="gannet-test-")
-        self.data = os.path.join(self.dir, "data")
-        os.mkdir(self.data)
+        self.data = mail_data_dir(self.dir)
         self.args = list(args)
+        self.tls_port = None
+        if tls:
+            self.cert, self.key = make_cert(self.dir)
+            self.tls_port = free_port()
+            self.args += ["--tls-listen", "127.0.0.1:%d" % self.tls_port, "--cert", self.cert, "--key", self.key]
         self.proc = None
         self.logs = []
         for name, pw in users:
@@ -110,6 +141,17 @@ class Server:
 
     def raw(self):
         return Raw(self.port)
+
+    def tls_context(self):
+        """A client context that trusts this server's certificate only."""
+        ctx = ssl.create_default_context(cafile=self.cert)
+        return ctx
+
+    def imaps(self, login=True, user=USER, password=PASSWORD):
+        c = imaplib.IMAP4_SSL("localhost", self.tls_port, ssl_context=self.tls_context(), timeout=20)
+        if login:
+            c.login(user, password)
+        return c
 
 
 class Raw:

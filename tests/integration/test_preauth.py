@@ -82,8 +82,7 @@ class Pipe:
 
 def make_data():
     d = tempfile.mkdtemp(prefix="gannet-preauth-")
-    data = os.path.join(d, "data")
-    os.mkdir(data)
+    data = harness.mail_data_dir(d)
     harness.gannet("user", "add", harness.USER, "--data", data, "--password-stdin",
                    stdin=(harness.PASSWORD + "\n").encode())
     return d, data
