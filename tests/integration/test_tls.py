@@ -295,3 +295,18 @@ def test_bad_certificate_is_refused_at_start():
             assert b"TLS:" in p.stderr, p.stderr
     finally:
         shutil.rmtree(d, ignore_errors=True)
+
+
+def test_curl_over_implicit_tls_and_starttls():
+    with tls_server() as srv:
+        c = srv.imap()
+        c.append("INBOX", None, None, b"Subject: curl over TLS\r\n\r\nbody\r\n")
+        c.logout()
+        user = "%s:%s" % (harness.USER, harness.PASSWORD)
+        for url, extra in (("imaps://localhost:%d/INBOX;UID=1" % srv.tls_port, []),
+                           ("imap://localhost:%d/INBOX;UID=1" % srv.port, ["--ssl-reqd"])):
+            p = subprocess.run(["curl", "-sS", "--max-time", "20", "--cacert", srv.cert, "-u", user,
+                                "--resolve", "localhost:%d:127.0.0.1" % int(url.split(":")[2].split("/")[0]),
+                                *extra, url], capture_output=True, timeout=30)
+            assert p.returncode == 0, (url, p.stderr)
+            assert p.stdout == b"Subject: curl over TLS\r\n\r\nbody\r\n", (url, p.stdout)
