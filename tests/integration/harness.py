@@ -42,8 +42,13 @@ def mail_data_dir(parent):
 
 
 def gannet(*args, stdin=None, check=True):
-    """Runs a gannet subcommand to completion; returns CompletedProcess."""
-    return subprocess.run([BIN, *args], input=stdin, capture_output=True, check=check, timeout=60)
+    """Runs a gannet subcommand to completion; returns CompletedProcess. A
+    sanitizer report (a leak included) fails the test that ran it."""
+    p = subprocess.run([BIN, *args], input=stdin, capture_output=True, check=check, timeout=60)
+    err = p.stderr.decode("utf-8", "replace")
+    bad = next((ln for ln in err.splitlines() if any(m in ln for m in SANITIZER_MARKS)), None)
+    assert bad is None, "sanitizer report from gannet %s: %s\n%s" % (" ".join(args), bad, err[-4000:])
+    return p
 
 
 def make_cert(directory, name="cert", cn="localhost"):
