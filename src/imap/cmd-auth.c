@@ -1,11 +1,13 @@
 /* Commands of any state and of login: CAPABILITY, NOOP, LOGOUT, ID, LOGIN,
  * AUTHENTICATE, ENABLE, NAMESPACE. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "auth/passwd.h"
 #include "auth/sasl.h"
+#include "auth/throttle.h"
 #include "imap/cmd.h"
 #include "imap/response.h"
 #include "store/pool.h"
@@ -109,31 +111,98 @@ void cmd_logout(struct session *s, struct imap_command *c)
 	sess_tagged(s, "OK", "LOGOUT completed");
 }
 
+/* Milliseconds from now until when, 0 if it has passed. */
+static unsigned ms_until(int64_t when)
+{
+	int64_t d = when - throttle_now_ms();
+	return d > 0 ? (unsigned)d : 0;
+}
+
+/* The user name for logs: only a valid one, since what a client sends there
+ * may be anything, a password typed into the wrong field included. */
+static const char *log_name(const char *name)
+{
+	return name ? name : "?";
+}
+
+/* The attempt would wait past the cap: it is refused without looking at
+ * the password, so it teaches nothing and costs no hashing. It still
+ * pauses, so a client retrying at once does not spin. */
+static void login_refused(struct session *s, const char *name, const char *mech)
+{
+	log_info("login refused, too many failures: user=%s mech=%s from=%s", log_name(name), mech,
+	         s->peer);
+	s->pause_ms = s->cfg->auth_fail_delay_ms;
+	sess_tagged(s, "NO", "[UNAVAILABLE] Too many failed logins; try again later");
+}
+
+/* Wrong password or unknown user: counts the failure against the address
+ * and the user, and answers when the throttle says (without one, after the
+ * fixed first delay). */
+static void login_failed(struct session *s, const char *addr, const char *name, const char *mech,
+                         int64_t slot)
+{
+	struct throttle *t = s->cfg->throttle;
+	struct throttle_result r = {0};
+	s->pause_ms = s->cfg->auth_fail_delay_ms;
+	if (t) {
+		r = throttle_failed(t, addr, name, slot, throttle_now_ms());
+		s->pause_ms = ms_until(r.answer_at);
+	}
+	log_info("login failed: user=%s mech=%s from=%s failures=%u user_failures=%u delay=%ums",
+	         log_name(name), mech, s->peer, r.addr_failures, r.user_failures, s->pause_ms);
+	sess_tagged(s, "NO", "[AUTHENTICATIONFAILED] Authentication failed");
+}
+
 /* Checks the password; on success opens the user's store and moves to
- * Authenticated. A failure is answered only after a delay, so guessing
- * passwords is slow. The password itself is never logged. */
+ * Authenticated. The answer, success or failure, waits for the throttle's
+ * slot, so an attacker learns nothing sooner from many connections than from
+ * one, and a failure waits a delay more. The password itself is never
+ * logged. */
 static void try_login(struct session *s, const char *user, const char *password, const char *mech)
 {
-	if (!user_name_valid(user) || passwd_verify(s->cfg->passwd_path, user, password) != 0) {
-		log_info("login failed: user=%.64s mech=%s from=%s",
-		         user_name_valid(user) ? user : "?", mech, s->peer);
-		s->pause_ms = s->cfg->auth_fail_delay_ms;
-		sess_tagged(s, "NO", "[AUTHENTICATIONFAILED] Authentication failed");
+	struct throttle *t = s->cfg->throttle;
+	const char *name = user_name_valid(user) ? user : NULL;
+	char addr[THROTTLE_ADDR_MAX];
+	int64_t slot = 0;
+	throttle_addr(s->peer, addr, sizeof addr);
+	if (t && !throttle_begin(t, addr, name, throttle_now_ms(), &slot)) {
+		login_refused(s, name, mech);
 		return;
 	}
-	if (s->cfg->admit_user && !s->cfg->admit_user(s->ctx, user)) {
-		sess_untagged(s, "BYE [LIMIT] Too many connections for %s", user);
+	errno = 0;
+	if (!name || passwd_verify(s->cfg->passwd_path, name, password) != 0) {
+		if (errno == 0) {
+			login_failed(s, addr, name, mech, slot);
+			return;
+		}
+		/* Not the client's fault: every login fails until it is fixed,
+		 * and counting these would lock everyone out afterwards. */
+		log_error("cannot read %s: %s", s->cfg->passwd_path, strerror(errno));
+		sess_tagged(s, "NO", "[UNAVAILABLE] Cannot check passwords now; try later");
+		return;
+	}
+	if (t) {
+		throttle_succeeded(t, name, throttle_now_ms());
+		s->pause_ms = ms_until(slot);
+	}
+	if (s->cfg->admit_user && !s->cfg->admit_user(s->ctx, name)) {
+		/* The session closes, and a closing session's deferred output
+		 * is never sent: answer now (the answer tells anyway that the
+		 * password was right). */
+		s->pause_ms = 0;
+		sess_untagged(s, "BYE [LIMIT] Too many connections for %s", name);
 		s->closing = true;
-		sess_tagged(s, "NO", "[LIMIT] Too many connections for %s", user);
+		sess_tagged(s, "NO", "[LIMIT] Too many connections for %s", name);
 		return;
 	}
-	enum store_rc rc = store_pool_open(s->cfg->pool, user, &s->store);
+	enum store_rc rc = store_pool_open(s->cfg->pool, name, &s->store);
 	if (rc != STORE_OK) {
 		sess_tagged(s, "NO", "[UNAVAILABLE] Cannot open your mailboxes now; try later");
 		return;
 	}
-	sess_login(s, user);
-	log_info("login: user=%s mech=%s from=%s", user, mech, s->peer);
+	sess_login(s, name);
+	log_info("login: user=%s mech=%s from=%s", name, mech, s->peer);
 	sess_tagged(s, "OK", "[CAPABILITY %s] Logged in", capabilities(s));
 }
 
@@ -158,6 +227,10 @@ static void sasl_plain(struct session *s, const char *b64)
 	/* RFC 4616: logging in as someone else (an authzid that is not the
 	 * authcid) would need proxy rights, which no one has here. */
 	if (authz[0] && strcmp(authz, authc) != 0) {
+		/* The password is not checked, so this teaches an attacker
+		 * nothing and is not counted; it is paused like a failure. */
+		log_info("login failed: user=%s mech=PLAIN from=%s: authzid is another user",
+		         log_name(user_name_valid(authc) ? authc : NULL), s->peer);
 		s->pause_ms = s->cfg->auth_fail_delay_ms;
 		sess_tagged(s, "NO", "[AUTHORIZATIONFAILED] Cannot log in as another user");
 	} else {
@@ -192,6 +265,12 @@ void cmd_authenticate(struct session *s, struct imap_command *c)
 	sess_continue(s, "");
 }
 
+/* The client's line after "+ ". RFC 9051 6.2.2: "If the client wishes to
+ * cancel an authentication exchange, it issues a line consisting of a single
+ * "*". If the server receives such a response, or if it receives an invalid
+ * BASE64 string, it MUST reject the AUTHENTICATE command by sending a tagged
+ * BAD response." Neither checks a password, so neither counts as a failed
+ * login or waits. */
 void auth_sasl_response(struct session *s, const char *line)
 {
 	struct imap_command fake = {.tag = s->sasl_tag, .name = "AUTHENTICATE"};
