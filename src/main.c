@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "auth/passwd.h"
+#include "auth/throttle.h"
 #include "auth/usercmd.h"
 #include "server/deliver.h"
 #include "server/privs.h"
@@ -297,7 +298,11 @@ static int cmd_serve(int argc, char **argv, bool stdio)
 			rc = server_run_stdio(&o.server.session, o.preauth);
 		}
 	} else {
-		rc = server_run(&o.server);
+		/* Made before the workers fork, so all of them share it. */
+		o.server.session.throttle = throttle_new(4096, o.server.session.auth_fail_delay_ms,
+		                                         o.server.session.auth_fail_delay_max_ms);
+		rc = o.server.session.throttle ? server_run(&o.server) : 1;
+		throttle_free(o.server.session.throttle);
 	}
 	free(o.server.session.passwd_path);
 	return rc;

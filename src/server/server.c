@@ -16,7 +16,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "auth/throttle.h" /* TEMP-THROTTLE */
 #include "net/conn.h"
 #include "net/tls.h"
 #include "server/conntable.h"
@@ -502,9 +501,6 @@ static int supervise(struct master *m)
 	m->start.table = conn_table_new(m->rows, cfg->max_connections);
 	if (!m->start.table)
 		return 1;
-	((struct server_config *)cfg)->session.throttle =
-	    throttle_new(4096, cfg->session.auth_fail_delay_ms,
-	                 cfg->session.auth_fail_delay_max_ms); /* TEMP-THROTTLE */
 	m->pid = xcalloc(m->rows, sizeof *m->pid);
 	m->retiring = xcalloc(m->rows, sizeof *m->retiring);
 	for (unsigned r = 0; r < cfg->workers; r++)
