@@ -59,6 +59,59 @@ char *maildir_dir(const char *root, const char *name)
 	return sbuf_take(&b);
 }
 
+/* Symlinks. Names never leave the Maildir (maildir_dir escapes them), but
+ * whoever has shell access to it could plant a link: a folder, its tmp/ new/
+ * cur/, or a message file pointing outside the user's tree, for the server
+ * to write or read through. None is followed: a folder that is a link, or
+ * whose tmp/ new/ cur/ is one, is refused (every call on it fails), and a
+ * message file that is a link is no message. The Maildir root itself may be
+ * a link: that is the administrator's choice, not the user's. Checked with
+ * lstat before each use; a link swapped in between check and use is not
+ * caught, but message files are opened with O_NOFOLLOW regardless. */
+static bool real_dir(const char *path)
+{
+	struct stat st;
+	if (lstat(path, &st) < 0)
+		return false;
+	if (!S_ISDIR(st.st_mode)) {
+		errno = S_ISLNK(st.st_mode) ? ELOOP : ENOTDIR;
+		return false;
+	}
+	return true;
+}
+
+/* A folder's directory is ".Name"; INBOX's is the root. */
+static bool is_folder(const char *dir)
+{
+	const char *base = strrchr(dir, '/');
+	return base && base[1] == '.';
+}
+
+/* dir (if a folder) and dir/sub (if sub) are real directories, not links. */
+static bool dir_ok(const char *dir, const char *sub)
+{
+	if (!dir || (is_folder(dir) && !real_dir(dir)))
+		return false;
+	if (!sub)
+		return true;
+	char *p = xasprintf("%s/%s", dir, sub);
+	bool ok = real_dir(p);
+	free(p);
+	return ok;
+}
+
+/* A message file: a regular file, not a link to one. */
+static bool regular_file(const char *path, struct stat *st)
+{
+	if (lstat(path, st) < 0)
+		return false;
+	if (!S_ISREG(st->st_mode)) {
+		errno = S_ISLNK(st->st_mode) ? ELOOP : EINVAL;
+		return false;
+	}
+	return true;
+}
+
 static int fsync_dir(const char *dir)
 {
 	int fd = open(dir, O_RDONLY | O_DIRECTORY);
@@ -74,18 +127,22 @@ int maildir_create(const char *dir, bool sub)
 	if (!dir)
 		return -1; /* a name maildir_dir could not map */
 	static const char *subdirs[] = {"tmp", "new", "cur"};
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+	if ((mkdir(dir, 0700) < 0 && errno != EEXIST) || !dir_ok(dir, NULL))
 		return -1;
 	for (size_t i = 0; i < 3; i++) {
 		char *p = xasprintf("%s/%s", dir, subdirs[i]);
 		int rc = mkdir(p, 0700);
+		/* An existing folder's tmp/ new/ cur/ must be its own. (The root's
+		 * are checked when used, so a planted link cannot stop a login.) */
+		if (rc < 0 && errno == EEXIST)
+			rc = sub && !real_dir(p) ? -1 : 0;
 		free(p);
-		if (rc < 0 && errno != EEXIST)
+		if (rc < 0)
 			return -1;
 	}
 	if (sub) {
 		char *p = xasprintf("%s/maildirfolder", dir);
-		int fd = open(p, O_WRONLY | O_CREAT, 0600);
+		int fd = open(p, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 		free(p);
 		if (fd < 0)
 			return -1;
@@ -117,12 +174,19 @@ int maildir_remove(const char *dir)
 {
 	if (!dir)
 		return -1; /* a name maildir_dir could not map */
+	/* A link goes, not what it points at. */
+	if (is_folder(dir) && !real_dir(dir) && errno == ELOOP)
+		return unlink(dir);
 	static const char *subdirs[] = {"tmp", "new", "cur"};
 	int rc = 0;
 	for (size_t i = 0; i < 3; i++) {
 		char *p = xasprintf("%s/%s", dir, subdirs[i]);
-		if (remove_files(p) < 0 || (rmdir(p) < 0 && errno != ENOENT))
+		if (!real_dir(p) && errno == ELOOP) {
+			if (unlink(p) < 0)
+				rc = -1;
+		} else if (remove_files(p) < 0 || (rmdir(p) < 0 && errno != ENOENT)) {
 			rc = -1;
+		}
 		free(p);
 	}
 	if (remove_files(dir) < 0 || (rmdir(dir) < 0 && errno != ENOENT))
@@ -157,13 +221,13 @@ static char *unique_name(void)
 
 int maildir_tmpfile(const char *dir, int *fd, char **path)
 {
-	if (!dir)
-		return -1; /* a name maildir_dir could not map */
+	if (!dir_ok(dir, "tmp"))
+		return -1; /* a name maildir_dir could not map, or a link */
 	for (int attempt = 0; attempt < 10; attempt++) {
 		char *name = unique_name();
 		char *p = xasprintf("%s/tmp/%s", dir, name);
 		free(name);
-		*fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		*fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (*fd >= 0) {
 			*path = p;
 			return 0;
@@ -206,8 +270,8 @@ static char *cur_name(uint32_t flags, uint64_t size)
 static int install(const char *src, const char *dir, uint32_t flags, uint64_t size, char **name,
                    bool keep_src)
 {
-	if (!dir)
-		return -1; /* a name maildir_dir could not map */
+	if (!dir_ok(dir, "cur"))
+		return -1; /* a name maildir_dir could not map, or a link */
 	char *n = cur_name(flags, size);
 	char *dst = xasprintf("%s/cur/%s", dir, n);
 	int rc = keep_src ? link(src, dst) : rename(src, dst);
@@ -227,7 +291,7 @@ static int install(const char *src, const char *dir, uint32_t flags, uint64_t si
 
 int maildir_commit(const char *tmp_path, const char *dir, uint32_t flags, time_t mtime, char **name)
 {
-	int fd = open(tmp_path, O_RDONLY | O_CLOEXEC);
+	int fd = open(tmp_path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	struct stat st;
 	if (fd < 0)
 		return -1;
@@ -244,11 +308,11 @@ int maildir_commit(const char *tmp_path, const char *dir, uint32_t flags, time_t
 static int place(const char *dir_from, const char *name, const char *dir_to, uint32_t flags,
                  char **new_name, bool keep)
 {
-	if (!dir_from)
+	if (!dir_ok(dir_from, "cur"))
 		return -1;
 	char *src = xasprintf("%s/cur/%s", dir_from, name);
 	struct stat st;
-	int rc = stat(src, &st) < 0
+	int rc = !regular_file(src, &st)
 	             ? -1
 	             : install(src, dir_to, flags, (uint64_t)st.st_size, new_name, keep);
 	free(src);
@@ -257,8 +321,8 @@ static int place(const char *dir_from, const char *name, const char *dir_to, uin
 
 int maildir_unlink(const char *dir, const char *name)
 {
-	if (!dir)
-		return -1; /* a name maildir_dir could not map */
+	if (!dir_ok(dir, "cur"))
+		return -1; /* a name maildir_dir could not map, or a link */
 	char *p = xasprintf("%s/cur/%s", dir, name);
 	int rc = unlink(p);
 	free(p);
@@ -314,6 +378,8 @@ static void files_add(struct maildir_file **f, size_t *n, size_t *cap, const cha
  * the names they got in cur/ are added to f. */
 static int adopt_new(const char *dir, struct maildir_file **f, size_t *n, size_t *cap)
 {
+	if (!dir_ok(dir, "new") || !dir_ok(dir, "cur"))
+		return -1;
 	char *newdir = xasprintf("%s/new", dir);
 	DIR *d = opendir(newdir);
 	struct dirent *e;
@@ -352,7 +418,7 @@ static int path_stat(const char *p, uint64_t *vsize, time_t *mtime);
 /* Size with bare LFs counted as CRLF (that is, the size after maildir_crlf). */
 static int path_stat(const char *p, uint64_t *vsize, time_t *mtime)
 {
-	int fd = open(p, O_RDONLY | O_CLOEXEC);
+	int fd = open(p, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	struct stat st;
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		if (fd >= 0)
@@ -383,14 +449,20 @@ static int path_stat(const char *p, uint64_t *vsize, time_t *mtime)
 
 int maildir_dir_mtimes(const char *dir, int64_t mtimes[2])
 {
-	if (!dir)
-		return -1; /* a name maildir_dir could not map */
+	/* Every sync and every APPEND, COPY and MOVE target starts here: a
+	 * folder with a link for itself or its tmp/ is refused too. */
+	if (!dir_ok(dir, "tmp"))
+		return -1; /* a name maildir_dir could not map, or a link */
 	static const char *subdirs[] = {"new", "cur"};
 	for (int i = 0; i < 2; i++) {
 		char *p = xasprintf("%s/%s", dir, subdirs[i]);
 		struct stat st;
-		int rc = stat(p, &st);
+		int rc = lstat(p, &st);
 		free(p);
+		if (rc == 0 && !S_ISDIR(st.st_mode)) {
+			errno = S_ISLNK(st.st_mode) ? ELOOP : ENOTDIR;
+			rc = -1;
+		}
 		if (rc < 0)
 			return -1;
 		mtimes[i] = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
@@ -400,8 +472,8 @@ int maildir_dir_mtimes(const char *dir, int64_t mtimes[2])
 
 int maildir_list(const char *dir, struct maildir_file **files, size_t *n)
 {
-	if (!dir)
-		return -1; /* a name maildir_dir could not map */
+	if (!dir_ok(dir, "cur"))
+		return -1; /* a name maildir_dir could not map, or a link */
 	adopt_new(dir, NULL, NULL, NULL);
 	char *cur = xasprintf("%s/cur", dir);
 	DIR *d = opendir(cur);
@@ -455,12 +527,12 @@ int maildir_crlf(const char *dir, const char *path, uint64_t *size, time_t *mtim
 {
 	uint64_t vsize;
 	struct stat st;
-	if (!dir || stat(path, &st) < 0 || path_stat(path, &vsize, mtime) < 0)
+	if (!dir || !regular_file(path, &st) || path_stat(path, &vsize, mtime) < 0)
 		return -1;
 	*size = vsize;
 	if (vsize == (uint64_t)st.st_size)
 		return 0;
-	int out, in = open(path, O_RDONLY | O_CLOEXEC);
+	int out, in = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	char *tmp;
 	if (in < 0)
 		return -1;
@@ -496,10 +568,10 @@ int maildir_link(const char *dir_from, const char *name, const char *dir_to, uin
 
 int maildir_open(const char *dir, const char *name, int *fd, uint64_t *size)
 {
-	if (!dir)
+	if (!dir_ok(dir, "cur"))
 		return -1;
 	char *p = xasprintf("%s/cur/%s", dir, name);
-	*fd = open(p, O_RDONLY | O_CLOEXEC);
+	*fd = open(p, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	free(p);
 	struct stat st;
 	if (*fd < 0 || fstat(*fd, &st) < 0) {
@@ -524,7 +596,7 @@ char *maildir_sub(const char *dir, const char *sub)
 int maildir_rename(const char *dir_from, const char *name_from, const char *dir_to,
                    const char *name_to)
 {
-	if (!dir_from || !dir_to)
+	if (!dir_ok(dir_from, "cur") || !dir_ok(dir_to, "cur"))
 		return -1;
 	char *a = xasprintf("%s/cur/%s", dir_from, name_from);
 	char *b = xasprintf("%s/cur/%s", dir_to, name_to);
@@ -536,7 +608,7 @@ int maildir_rename(const char *dir_from, const char *name_from, const char *dir_
 
 int maildir_read_header(const char *path, size_t cap, char **out, size_t *len)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
 	char *buf = xmalloc(cap + 1);

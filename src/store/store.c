@@ -485,8 +485,10 @@ static int rename_dirs(struct store *s, struct name_list *l, const char *from, c
 		free(b);
 		if (rc < 0) {
 			log_error("store: rename %s: %s", l->names[i], strerror(errno));
-			l->n = i;
-			rename_dirs(s, l, to, from);
+			/* Undo the first i; l keeps all its names for names_free. */
+			struct name_list done = *l;
+			done.n = i;
+			rename_dirs(s, &done, to, from);
 			return -1;
 		}
 	}
@@ -758,8 +760,13 @@ enum store_rc store_append(struct store *s, const char *mailbox, const struct st
 	int found = index_mailbox_get(s->ix, mailbox, &mb);
 	enum store_rc rc = found > 0 ? STORE_NONEXISTENT : found < 0 ? STORE_ERROR : STORE_OK;
 	int64_t before[2] = {-1, -1};
-	if (rc == STORE_OK)
-		maildir_dir_mtimes(dir, before);
+	/* A folder whose directories are not its own (a planted symlink) takes
+	 * nothing: maildir_dir_mtimes refuses it, as every sync does. */
+	if (rc == STORE_OK && maildir_dir_mtimes(dir, before) < 0) {
+		log_error("store: %s: cannot use the directory of %s: %s", s->user, mailbox,
+		          strerror(errno));
+		rc = STORE_ERROR;
+	}
 	if (rc == STORE_OK && maildir_commit(path, dir, req->flags, req->internaldate, &name) < 0) {
 		log_error("store: %s: cannot store a message in %s: %s", s->user, mailbox,
 		          strerror(errno));

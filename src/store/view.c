@@ -739,7 +739,10 @@ enum store_rc view_copy(struct view *v, const size_t *idx, size_t n, const char 
 	int64_t src_before[2] = {-1, -1}, dst_before[2] = {-1, -1};
 	int rc = index_mailbox_get(s->ix, v->name, &src) != 0 ? -1 : 0;
 	maildir_dir_mtimes(v->dir, src_before);
-	maildir_dir_mtimes(dst_dir, dst_before);
+	/* A target whose directories are not its own (a planted symlink) takes
+	 * nothing, as in store_append. */
+	if (rc == 0 && maildir_dir_mtimes(dst_dir, dst_before) < 0)
+		rc = -1;
 	for (; done < n && rc == 0; done++)
 		rc = copy_one(v, dst.id, dst_dir, v->msgs[idx[done]].uid, move, &p[done],
 		              &dst_uids[done]);
