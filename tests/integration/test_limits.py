@@ -205,6 +205,8 @@ def test_max_seqset():
         expect(t, "A3", "BAD", limit_text=True)
         _, t = r.cmd("A4", "SEARCH 1,2,3,1,2")
         expect(t, "A4", "BAD", limit_text=True)
+        _, t = r.cmd("A5", "UID SEARCH UID 1,2,3,1,2")
+        expect(t, "A5", "BAD", limit_text=True)
         still_serves(r)
 
 
