@@ -61,8 +61,9 @@ void cmd_starttls(struct session *s, struct imap_command *c)
 		return;
 	}
 	if (!(s->link & LINK_STARTTLS)) {
-		sess_tagged(s, "BAD", (s->link & LINK_TLS) ? "TLS is already active"
-		                                           : "STARTTLS is not offered here");
+		sess_tagged(s, "BAD",
+		            (s->link & LINK_TLS) ? "TLS is already active"
+		                                 : "STARTTLS is not offered here");
 		return;
 	}
 	sess_tagged(s, "OK", "Begin TLS negotiation now");
@@ -286,6 +287,22 @@ void auth_sasl_response(struct session *s, const char *line)
 	s->sasl_tag = NULL;
 }
 
+/* Enables one capability; false if it is unknown or already on. */
+static bool enable_one(struct session *s, const char *name)
+{
+	bool *flag = str_ieq(name, "UTF8=ACCEPT") ? &s->utf8_accept
+	             : str_ieq(name, "IMAP4rev2") ? &s->rev2
+	                                          : NULL;
+	if (!flag || *flag)
+		return false;
+	*flag = true;
+	/* RFC 6855 3, and RFC 9051 5.1 for IMAP4rev2: mailbox names and
+	 * quoted strings are UTF-8 from now on, not modified UTF-7. */
+	s->utf8 = true;
+	parser_set_utf8(s->parser, true);
+	return true;
+}
+
 void cmd_enable(struct session *s, struct imap_command *c)
 {
 	if (c->nargs == 0) {
@@ -301,11 +318,10 @@ void cmd_enable(struct session *s, struct imap_command *c)
 		}
 		/* RFC 5161: unknown capabilities are ignored; each one enabled
 		 * by this command is listed once. */
-		if (str_ieq(c->args[i].str, "UTF8=ACCEPT") && !s->utf8) {
-			s->utf8 = true;
-			parser_set_utf8(s->parser, true);
-			sbuf_adds(&enabled, " UTF8=ACCEPT");
-		}
+		if (enable_one(s, c->args[i].str))
+			sbuf_printf(&enabled, " %s",
+			            str_ieq(c->args[i].str, "IMAP4rev2") ? "IMAP4rev2"
+			                                                 : "UTF8=ACCEPT");
 	}
 	sess_untagged(s, "ENABLED%s", enabled.s ? enabled.s : "");
 	sbuf_free(&enabled);

@@ -225,6 +225,11 @@ void cmd_search(struct session *s, struct imap_command *c)
 		}
 		first = 2;
 	}
+	/* RFC 9051 6.4.4: "If no result option is specified or empty list of
+	 * options is specified as "()", ALL is assumed"; the old untagged
+	 * SEARCH is for IMAP4rev1 clients only. */
+	if (!ret && s->rev2)
+		ret = RET_ALL;
 	struct view *v = s->view;
 	struct search_parse_ctx ctx = {.nmsgs = (uint32_t)v->n,
 	                               .max_uid = v->n ? v->msgs[v->n - 1].uid : 0,
@@ -232,7 +237,8 @@ void cmd_search(struct session *s, struct imap_command *c)
 	                               .nsaved = s->nsaved,
 	                               .utf8 = s->utf8,
 	                               .max_depth = s->cfg->search_max_depth,
-	                               .max_keys = s->cfg->search_max_keys};
+	                               .max_keys = s->cfg->search_max_keys,
+	                               .max_ranges = s->cfg->max_seq_ranges};
 	const char *status = "BAD";
 	char err[200] = "Invalid search program";
 	struct search_node *prog =

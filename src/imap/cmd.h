@@ -24,10 +24,12 @@ struct session {
 	struct store *store;
 	char *user;
 	struct view *view;
-	bool utf8;                /* ENABLE UTF8=ACCEPT (RFC 6855) */
+	bool utf8;                /* UTF-8 names and quoted strings: after either of */
+	bool utf8_accept;         /* ENABLE UTF8=ACCEPT (RFC 6855) */
+	bool rev2;                /* ENABLE IMAP4rev2 (RFC 9051 Appendix A) */
 	struct imap_command *cur; /* the command running */
 	char *sasl_tag;           /* AUTHENTICATE waiting for the client's response line */
-	unsigned pause_ms;        /* answer deferred (failed login) */
+	unsigned pause_ms;        /* answer deferred (login: throttled, or failed) */
 	struct sbuf deferred;
 	bool closing;
 	bool starttls;           /* STARTTLS answered: the handshake comes next */

@@ -16,7 +16,6 @@
 #include "util/mutf7.h"
 #include "util/str.h"
 
-#define MAX_SET_RANGES (1u << 20)
 #define NUMBER64_MAX ((uint64_t)INT64_MAX) /* RFC 9051 section 9, number64 */
 
 struct pstate {
@@ -139,8 +138,11 @@ static bool parse_set(struct pstate *ps, const char *s, bool uid, struct search_
 		return true;
 	}
 	n->key = uid ? SK_UID : SK_SEQ;
-	if (seqset_parse(s, strlen(s), MAX_SET_RANGES, &set) != 0)
-		return fail(ps, "BAD", "Invalid sequence set %s", s);
+	int rc = seqset_parse(s, strlen(s), ctx->max_ranges ? ctx->max_ranges : SIZE_MAX, &set);
+	if (rc == SEQSET_TOO_MANY)
+		return fail(ps, "BAD", "Too many ranges in the sequence set %.40s...", s);
+	if (rc != 0)
+		return fail(ps, "BAD", "Invalid sequence set %.100s", s);
 	if (!uid && ctx->nmsgs == 0) { /* as FETCH: no message number exists */
 		seqset_free(&set);
 		return fail(ps, "BAD", "No messages: message number %s is out of range", s);

@@ -29,6 +29,7 @@ struct search_parse_ctx {
 	/* Limits: max_depth counts nested groups, NOT and OR (each one level);
 	 * max_keys counts every key, operators included. 0 means no limit. */
 	size_t max_depth, max_keys;
+	size_t max_ranges; /* in one sequence set; 0 means no limit */
 };
 
 /* Parses a search program from args[0..n) (everything after SEARCH and any

@@ -59,7 +59,7 @@ int seqset_parse(const char *s, size_t len, size_t max_ranges, struct seqset *ou
 	for (i = 0; i < len; i++)
 		items += s[i] == ',';
 	if (items > max_ranges)
-		return -1;
+		return SEQSET_TOO_MANY;
 	out->r = malloc(items * sizeof *out->r);
 	if (!out->r)
 		return -2;

@@ -40,9 +40,11 @@ struct seqset {
 
 /* Parses s[0..len) (need not be NUL-terminated) into *out. Returns 0; -1 on
  * a syntax error (empty, "0", leading zero, number above 4294967295, stray
- * or trailing ',' or ':', anything but digits, '*', ':' and ',') or more than
- * max_ranges comma-separated items (so max_ranges 0 refuses everything);
- * -2 if out of memory. On failure *out is empty and needs no freeing. */
+ * or trailing ',' or ':', anything but digits, '*', ':' and ','); -2 if out
+ * of memory; SEQSET_TOO_MANY for more than max_ranges comma-separated items
+ * (so max_ranges 0 refuses everything). On failure *out is empty and needs
+ * no freeing. */
+#define SEQSET_TOO_MANY (-3)
 int seqset_parse(const char *s, size_t len, size_t max_ranges, struct seqset *out);
 
 /* Replaces SEQ_STAR with star, orders each range so lo <= hi (RFC 9051

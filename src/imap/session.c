@@ -402,7 +402,9 @@ void sess_fetch_flags(struct session *s, size_t i)
 	struct sbuf b = {0};
 	sbuf_printf(&b, "* %zu FETCH (FLAGS ", i + 1);
 	sess_flags(s, &b, i);
-	if (s->uid_cmd) /* a UID command's FETCH responses carry the UID (RFC 9051 6.4.9) */
+	/* A UID command's FETCH responses carry the UID (RFC 9051 6.4.9), and
+	 * in IMAP4rev2 every unsolicited one does (Appendix E, item 21). */
+	if (s->uid_cmd || s->rev2)
 		sbuf_printf(&b, " UID %u", s->view->msgs[i].uid);
 	sbuf_adds(&b, ")\r\n");
 	sess_write(s, &b);
@@ -456,7 +458,14 @@ bool sess_msgset(struct session *s, const struct imap_arg *a, bool uid, size_t *
 		*idx = saved_to_idx(s, n);
 		return true;
 	}
-	if (a->type != ARG_ATOM || seqset_parse(a->str, a->len, s->cfg->max_seq_ranges, &set) < 0) {
+	int rc =
+	    a->type == ARG_ATOM ? seqset_parse(a->str, a->len, s->cfg->max_seq_ranges, &set) : -1;
+	if (rc == SEQSET_TOO_MANY) {
+		sess_tagged(s, "BAD", "Too many ranges in the sequence set (at most %zu)",
+		            s->cfg->max_seq_ranges);
+		return false;
+	}
+	if (rc < 0) {
 		sess_tagged(s, "BAD", "Invalid sequence set");
 		return false;
 	}

@@ -159,11 +159,11 @@ static void test_max_ranges(void)
 	CHECK(seqset_parse("1,2,3", 5, 3, &set) == 0);
 	CHECK(set.n == 3);
 	seqset_free(&set);
-	CHECK(seqset_parse("1,2,3,4", 7, 3, &set) == -1);
+	CHECK(seqset_parse("1,2,3,4", 7, 3, &set) == SEQSET_TOO_MANY);
 	CHECK(set.r == NULL && set.n == 0);
 	CHECK(seqset_parse("1:*", 3, 1, &set) == 0);
 	seqset_free(&set);
-	CHECK(seqset_parse("1", 1, 0, &set) == -1);
+	CHECK(seqset_parse("1", 1, 0, &set) == SEQSET_TOO_MANY);
 }
 
 int main(void)
