@@ -140,10 +140,19 @@ static bool set_num(struct options *o, const struct num_setting *ns, const char 
 	return true;
 }
 
+static unsigned long long get_num(const struct options *o, const struct num_setting *ns)
+{
+	const char *field = (const char *)o + ns->off;
+	return ns->size == sizeof(unsigned) ? *(const unsigned *)field : *(const uint64_t *)field;
+}
+
 static void print_settings(void)
 {
+	struct options o;
+	defaults(&o);
 	for (size_t i = 0; i < NUM_SETTINGS; i++)
-		printf("  --%-22s %s\n", num_settings[i].name, num_settings[i].what);
+		printf("  --%-22s %-12llu %s\n", num_settings[i].name,
+		       get_num(&o, &num_settings[i]), num_settings[i].what);
 }
 
 enum {
