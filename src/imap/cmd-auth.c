@@ -41,7 +41,7 @@ const char *capabilities(const struct session *s)
 			login = starttls ? "STARTTLS LOGINDISABLED " : "LOGINDISABLED ";
 	}
 	snprintf(buf, sizeof buf,
-	         "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE %s"
+	         "IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR ID ENABLE IDLE %s"
 	         "NAMESPACE UNSELECT UIDPLUS MOVE BINARY ESEARCH SEARCHRES CHILDREN LIST-EXTENDED "
 	         "LIST-STATUS "
 	         "SPECIAL-USE STATUS=SIZE "

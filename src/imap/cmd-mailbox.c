@@ -9,6 +9,8 @@
 #include "imap/response.h"
 #include "util/mutf7.h"
 
+static void list_selected(struct session *s, const char *name);
+
 static void select_mailbox(struct session *s, struct imap_command *c, bool readonly)
 {
 	if (c->nargs != 1 || !arg_is_astring(&c->args[0])) {
@@ -17,8 +19,14 @@ static void select_mailbox(struct session *s, struct imap_command *c, bool reado
 	}
 	/* RFC 9051 6.3.2: a SELECT, even one that fails, first closes the
 	 * mailbox that was selected (a BAD one was never run). */
-	if (s->view)
+	if (s->view) {
 		sess_unselect(s);
+		/* RFC 9051 6.3.2: "When deselecting a selected mailbox, the
+		 * server MUST return an untagged OK response with the "[CLOSED]"
+		 * response code" (an IMAP4rev1 client does not know it). */
+		if (s->rev2)
+			sess_untagged(s, "OK [CLOSED] Previous mailbox is now closed");
+	}
 	char *name = sess_mailbox_arg(s, &c->args[0]);
 	if (!name)
 		return;
@@ -40,6 +48,8 @@ static void select_mailbox(struct session *s, struct imap_command *c, bool reado
 	sess_flags_list(s);
 	sess_untagged(s, "%zu EXISTS", v->n);
 	sess_untagged(s, "%u RECENT", recent);
+	if (s->rev2) /* RFC 9051 6.3.2: "The server MUST return a LIST response" */
+		list_selected(s, v->name);
 	if (first_unseen)
 		sess_untagged(s, "OK [UNSEEN %u] First unseen", first_unseen);
 	sess_untagged(s, "OK [UIDVALIDITY %u] UIDs valid", v->uidvalidity);
@@ -352,6 +362,19 @@ static void list_line(struct session *s, const struct list_req *r, const struct 
 	sbuf_free(&b);
 	if (!lsub && r->nstatus && nd->exists)
 		status_response(s, nd->name, r->status_order, r->nstatus);
+}
+
+/* The selected mailbox's LIST line, with accurate attributes. */
+static void list_selected(struct session *s, const char *name)
+{
+	struct list_req r = {0};
+	size_t n;
+	struct list_node *nodes = list_tree(s, &r, &n);
+	struct list_node *nd = nodes ? node_find(nodes, n, name) : NULL;
+	if (nd)
+		list_line(s, &r, nd, false, false);
+	if (nodes)
+		list_nodes_free(nodes, n);
 }
 
 /* Which names a LIST or LSUB returns, per RFC 9051 6.3.9 and RFC 5258. */

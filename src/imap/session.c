@@ -24,8 +24,14 @@ static enum literal_sink literal_sink(void *ctx, const char *name, uint64_t size
 		return SINK_TOOBIG;
 	if (size < 1024)
 		return SINK_MEMORY; /* mailbox names, small messages */
-	/* APPEND data goes straight to a file in the Maildir's tmp/. */
-	return store_tmpfile(s->store, fd, path) == STORE_OK ? SINK_FILE : SINK_TOOBIG;
+	/* APPEND data goes straight to a file in the Maildir's tmp/. If none
+	 * can be made, a message that fits in memory still reaches APPEND,
+	 * whose answer then says what is wrong; a bigger one is refused. */
+	if (store_tmpfile(s->store, fd, path) == STORE_OK)
+		return SINK_FILE;
+	log_warn("session %s: no temporary file for a %llu-byte APPEND", s->user,
+	         (unsigned long long)size);
+	return size <= s->cfg->parser.max_literal ? SINK_MEMORY : SINK_TOOBIG;
 }
 
 struct session *session_new(const struct session_config *cfg, struct evbuffer *out,
@@ -392,7 +398,8 @@ void sess_flags(struct session *s, struct sbuf *b, size_t i)
 			sbuf_printf(b, "%s%s", b->len > mark + 1 ? " " : "", system_flags[k].name);
 	if (m->keywords[0])
 		sbuf_printf(b, "%s%s", b->len > mark + 1 ? " " : "", m->keywords);
-	if (view_recent(s->view, i))
+	/* \Recent is gone from IMAP4rev2 (RFC 9051 Appendix E, item 12). */
+	if (!s->rev2 && view_recent(s->view, i))
 		sbuf_printf(b, "%s\\Recent", b->len > mark + 1 ? " " : "");
 	sbuf_addc(b, ')');
 }
