@@ -372,10 +372,11 @@ char *sess_mailbox_arg(struct session *s, const struct imap_arg *a)
 		return NULL;
 	}
 	char *utf8 = s->utf8 ? xstrdup(a->str) : mutf7_to_utf8(a->str, strlen(a->str));
-	char *name = utf8 ? store_name_check(s->store, utf8) : NULL;
+	const char *why = "is not valid modified UTF-7";
+	char *name = utf8 ? store_name_check(s->store, utf8, &why) : NULL;
 	free(utf8);
 	if (!name)
-		sess_tagged(s, "NO", "[CANNOT] Invalid mailbox name");
+		sess_tagged(s, "NO", "[CANNOT] Mailbox name %s", why);
 	return name;
 }
 

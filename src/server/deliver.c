@@ -197,7 +197,7 @@ static char *target_name(struct store *s, const struct delivery *d)
 {
 	if (!d->mailbox)
 		return xstrdup("INBOX");
-	char *name = store_name_check(s, d->mailbox);
+	char *name = store_name_check(s, d->mailbox, NULL);
 	if (!name) {
 		warn("%s: --mailbox is not a valid mailbox name; delivering to INBOX", d->user);
 		return xstrdup("INBOX");

@@ -132,13 +132,15 @@ void store_close(struct store *s)
 	free(s);
 }
 
-char *store_name_check(const struct store *s, const char *name)
+/* Why name (len bytes) cannot be a mailbox name, or NULL if it can. */
+static const char *name_problem(const struct store *s, const char *name, size_t len)
 {
-	size_t len = strlen(name);
-	if (len > 0 && name[len - 1] == '/')
-		len--; /* "foo/" means foo, created to hold children (RFC 9051 6.3.4) */
-	if (len == 0 || len > s->lim.max_name_len || !utf8_valid(name, len))
-		return NULL;
+	if (len == 0)
+		return "is empty";
+	if (len > s->lim.max_name_len)
+		return "is too long";
+	if (!utf8_valid(name, len))
+		return "is not UTF-8";
 	size_t depth = 1;
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)name[i];
@@ -147,12 +149,27 @@ char *store_name_check(const struct store *s, const char *name)
 		if (c < 0x20 || c == 0x7f || (c == 0xc2 && (unsigned char)name[i + 1] < 0xa0) ||
 		    (c == 0xe2 && (unsigned char)name[i + 1] == 0x80 &&
 		     ((unsigned char)name[i + 2] == 0xa8 || (unsigned char)name[i + 2] == 0xa9)))
-			return NULL;
-		if (c == '/') {
-			if (i == 0 || i == len - 1 || name[i - 1] == '/' ||
-			    ++depth > s->lim.max_depth)
-				return NULL;
-		}
+			return "has a control character";
+		if (c != '/')
+			continue;
+		if (i == 0 || i == len - 1 || name[i - 1] == '/')
+			return "has an empty level";
+		if (++depth > s->lim.max_depth)
+			return "is too deep";
+	}
+	return NULL;
+}
+
+char *store_name_check(const struct store *s, const char *name, const char **why)
+{
+	size_t len = strlen(name);
+	if (len > 0 && name[len - 1] == '/')
+		len--; /* "foo/" means foo, created to hold children (RFC 9051 6.3.4) */
+	const char *problem = name_problem(s, name, len);
+	if (problem) {
+		if (why)
+			*why = problem;
+		return NULL;
 	}
 	struct sbuf b = {0};
 	size_t first = strcspn(name, "/");
@@ -170,6 +187,8 @@ char *store_name_check(const struct store *s, const char *name)
 		size_t clen = slash ? (size_t)(slash - c) : strlen(c);
 		if ((clen == 1 && c[0] == '.') || (clen == 2 && c[0] == '.' && c[1] == '.')) {
 			sbuf_free(&b);
+			if (why)
+				*why = "has a . or .. level";
 			return NULL;
 		}
 		c = slash ? slash + 1 : NULL;

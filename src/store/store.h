@@ -41,8 +41,9 @@ enum store_rc store_open(const char *data_dir, const char *user, const struct st
 void store_close(struct store *s);
 
 /* Checks a mailbox name and canonicalises it (INBOX in any case becomes
- * "INBOX"; a trailing '/' is dropped). Returns a new string or NULL. */
-char *store_name_check(const struct store *s, const char *name);
+ * "INBOX"; a trailing '/' is dropped). Returns a new string, or NULL and
+ * (if why is not NULL) why, as words that follow "Mailbox name". */
+char *store_name_check(const struct store *s, const char *name, const char **why);
 
 enum store_rc store_create(struct store *s, const char *name);
 enum store_rc store_delete(struct store *s, const char *name);

@@ -10,7 +10,7 @@ static struct store *store;
 
 static void name_ok(const char *name, const char *want)
 {
-	char *got = store_name_check(store, name);
+	char *got = store_name_check(store, name, NULL);
 	if (!got)
 		fprintf(stderr, "store_name_check rejected \"%s\"\n", name);
 	CHECK_STR(got, want);
@@ -19,7 +19,7 @@ static void name_ok(const char *name, const char *want)
 
 static void name_bad(const char *name)
 {
-	char *got = store_name_check(store, name);
+	char *got = store_name_check(store, name, NULL);
 	if (got)
 		fprintf(stderr, "store_name_check accepted \"%s\" as \"%s\"\n", name, got);
 	CHECK(got == NULL);
