@@ -96,8 +96,8 @@ static bool start_tls(struct conn *c)
 	while (evbuffer_get_length(out) > 0)
 		if (evbuffer_write(out, fd) <= 0)
 			return begin_close(c);
-	/* The old bufferevent closes its descriptor when freed (libevent does
-	 * so even after bufferevent_setfd(-1)), so TLS gets a duplicate. */
+	/* TLS gets a descriptor of its own: the old bufferevent was made with
+	 * BEV_OPT_CLOSE_ON_FREE and closes the one it has. */
 	int tls_fd = dup(fd);
 	struct bufferevent *bev =
 	    tls_fd >= 0 ? socket_bev(bufferevent_get_base(c->in), tls_fd, c->tls) : NULL;
