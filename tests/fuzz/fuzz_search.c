@@ -9,10 +9,12 @@
  * optional "RETURN (...)", the rest is the program, with the server's
  * limits (32 levels, 1,000 keys), a 10-message view whose largest UID is 20,
  * and "$" = UIDs 2, 5, 7. An input starting with 'u' runs as after ENABLE
- * UTF8=ACCEPT. A program that parses is checked against the contract in
- * search-parse.h and evaluated on three small messages (headers, RFC 2047
- * words, a base64/quoted-printable multipart, an empty one), so the
- * evaluator meets every key the parser can produce. */
+ * UTF8=ACCEPT; one starting with 'r' allows 4 ranges in a sequence set
+ * instead of the server's 100,000, so that limit is reachable too. A
+ * program that parses is checked against the contract in search-parse.h
+ * and evaluated on three small messages (headers, RFC 2047 words, a
+ * base64/quoted-printable multipart, an empty one), so the evaluator meets
+ * every key the parser can produce. */
 #include "imap/parser.h"
 #include "imap/search-parse.h"
 #include "search/search.h"
@@ -188,7 +190,7 @@ static bool is_word(const struct imap_arg *a, const char *w)
 	return a->type == ARG_ATOM && strcasecmp(a->str, w) == 0;
 }
 
-static void run_command(const struct imap_command *cmd, bool utf8)
+static void run_command(const struct imap_command *cmd, bool utf8, size_t max_ranges)
 {
 	const struct imap_arg *a = cmd->args;
 	size_t n = cmd->nargs;
@@ -205,6 +207,7 @@ static void run_command(const struct imap_command *cmd, bool utf8)
 	    .utf8 = utf8,
 	    .max_depth = 32,
 	    .max_keys = 1000,
+	    .max_ranges = max_ranges,
 	};
 	const char *status = NULL;
 	char err[200] = "";
@@ -223,6 +226,7 @@ static void run_command(const struct imap_command *cmd, bool utf8)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	bool utf8 = size > 0 && data[0] == 'u';
+	size_t max_ranges = size > 0 && data[0] == 'r' ? 4 : 100000;
 	char *buf = malloc(size + 2);
 	size_t len = size;
 
@@ -241,7 +245,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		off += used;
 		if (ev == PARSE_COMMAND) {
-			run_command(cmd, utf8);
+			run_command(cmd, utf8, max_ranges);
 			imap_command_free(cmd);
 		} else if (ev == PARSE_FATAL || used == 0) {
 			break;
