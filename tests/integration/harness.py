@@ -88,7 +88,10 @@ class Server:
         log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(
             [BIN, "serve", "--data", self.data, "--listen", "127.0.0.1:%d" % self.port,
-             "--foreground", "--workers", "1", *self.args],
+             "--foreground", "--workers", "1",
+             # tests that fail logins on purpose need not wait seconds; test_auth
+             # tests the delays themselves
+             "--auth-fail-delay", "200", *self.args],
             stdout=log, stderr=subprocess.STDOUT)
         log.close()
         deadline = time.time() + 15
