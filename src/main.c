@@ -1,14 +1,17 @@
-/* gannet's command line: serve, imap (PREAUTH on stdin/stdout), user, deliver. */
+/* gannet's command line: serve, imap (PREAUTH on stdin/stdout), user, deliver, config check. */
 #include <getopt.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "auth/passwd.h"
 #include "auth/throttle.h"
 #include "auth/usercmd.h"
+#include "net/tls.h"
+#include "server/config.h"
 #include "server/deliver.h"
 #include "server/privs.h"
 #include "server/server.h"
@@ -21,7 +24,8 @@ static void usage(void)
 	fputs("usage: gannet serve --data DIR --listen HOST:PORT [--tls-listen HOST:PORT]\n"
 	      "                    [--cert FILE --key FILE] [--user NAME] [--foreground]\n"
 	      "                    [--plaintext-auth local|never|always] [--debug]\n"
-	      "                    [--SETTING N ...]   (gannet help settings lists them)\n"
+	      "                    [--config FILE] [--SETTING N ...]   (gannet help settings)\n"
+	      "       gannet config check [--config FILE] [options as for serve]\n"
 	      "       gannet imap --preauth USER --data DIR\n"
 	      "       gannet user add|passwd|del NAME --data DIR [--password-stdin]\n"
 	      "       gannet user list --data DIR\n"
@@ -33,6 +37,7 @@ struct options {
 	struct server_config server;
 	const char *preauth;
 	bool debug;
+	struct config_file file; /* owns the strings the file's settings point to */
 };
 
 /* Every numeric setting: its flag, where it goes and its range. The defaults
@@ -118,12 +123,15 @@ static void defaults(struct options *o)
 	};
 }
 
-static bool set_num(struct options *o, const struct num_setting *ns, const char *arg)
+/* The setters below say what is wrong in err (for "where: err"). */
+#define ERR_MAX 256
+
+static bool set_num(struct options *o, const struct num_setting *ns, const char *arg, char *err)
 {
 	uint64_t v;
 	if (!str_to_u64(arg, strlen(arg), ns->max, &v) || v < ns->min) {
-		fprintf(stderr, "gannet: --%s: %s is not a number from %llu to %llu\n", ns->name,
-		        arg, ns->min, ns->max);
+		snprintf(err, ERR_MAX, "%.64s is not a number from %llu to %llu", arg, ns->min,
+		         ns->max);
 		return false;
 	}
 	char *field = (char *)o + ns->off;
@@ -166,6 +174,7 @@ enum {
 	OPT_FOREGROUND,
 	OPT_PREAUTH,
 	OPT_DEBUG,
+	OPT_CONFIG,
 	OPT_NUM, /* OPT_NUM + i: num_settings[i] */
 };
 
@@ -180,10 +189,11 @@ static const struct option word_opts[] = {
     {"foreground", no_argument, NULL, OPT_FOREGROUND},
     {"preauth", required_argument, NULL, OPT_PREAUTH},
     {"debug", no_argument, NULL, OPT_DEBUG},
+    {"config", required_argument, NULL, OPT_CONFIG}, /* read before the others */
 };
 #define WORD_OPTS (sizeof word_opts / sizeof *word_opts)
 
-static bool set_plaintext(struct options *o, const char *arg)
+static bool set_plaintext(struct options *o, const char *arg, char *err)
 {
 	static const char *names[] = {[PLAINTEXT_LOCAL] = "local",
 	                              [PLAINTEXT_NEVER] = "never",
@@ -193,11 +203,11 @@ static bool set_plaintext(struct options *o, const char *arg)
 			o->server.session.plaintext_auth = (enum plaintext_auth)i;
 			return true;
 		}
-	fprintf(stderr, "gannet: --plaintext-auth: %s is not local, never or always\n", arg);
+	snprintf(err, ERR_MAX, "%.64s is not local, never or always", arg);
 	return false;
 }
 
-static bool set_word(struct options *o, int opt, const char *arg)
+static bool set_word(struct options *o, int opt, const char *arg, char *err)
 {
 	switch (opt) {
 	case OPT_DATA:
@@ -219,7 +229,7 @@ static bool set_word(struct options *o, int opt, const char *arg)
 		o->server.run_as = arg;
 		return true;
 	case OPT_PLAINTEXT:
-		return set_plaintext(o, arg);
+		return set_plaintext(o, arg, err);
 	case OPT_FOREGROUND:
 		o->server.foreground = true;
 		return true;
@@ -229,8 +239,78 @@ static bool set_word(struct options *o, int opt, const char *arg)
 	case OPT_DEBUG:
 		o->debug = true;
 		return true;
+	case OPT_CONFIG:
+		return true; /* read first, by read_config */
 	}
+	snprintf(err, ERR_MAX, "unknown option");
 	return false;
+}
+
+static const char *opt_name(int ch)
+{
+	if (ch >= OPT_NUM)
+		return num_settings[ch - OPT_NUM].name;
+	for (size_t i = 0; i < WORD_OPTS; i++)
+		if (word_opts[i].val == ch)
+			return word_opts[i].name;
+	return "?";
+}
+
+/* A file's value for an option that takes none on the command line. */
+static bool file_flag(const char *value, bool *on, char *err)
+{
+	*on = strcmp(value, "yes") == 0 || strcmp(value, "true") == 0;
+	if (*on || strcmp(value, "no") == 0 || strcmp(value, "false") == 0)
+		return true;
+	snprintf(err, ERR_MAX, "%.64s is not yes or no", value);
+	return false;
+}
+
+/* One line of the configuration file, as the option of the same name. */
+static bool apply_entry(struct options *o, const struct config_entry *e, char *err)
+{
+	for (size_t i = 0; i < NUM_SETTINGS; i++)
+		if (strcmp(e->name, num_settings[i].name) == 0)
+			return set_num(o, &num_settings[i], e->value, err);
+	for (size_t i = 0; i < WORD_OPTS; i++) {
+		const struct option *w = &word_opts[i];
+		if (strcmp(e->name, w->name) != 0 || w->val == OPT_CONFIG || w->val == OPT_PREAUTH)
+			continue;
+		bool on = true;
+		if (w->has_arg == no_argument && !file_flag(e->value, &on, err))
+			return false;
+		return !on || set_word(o, w->val, e->value, err);
+	}
+	snprintf(err, ERR_MAX, "unknown setting %.64s (gannet help settings lists them)", e->name);
+	return false;
+}
+
+/* --config FILE (or --config=FILE) anywhere on the line: its settings come
+ * first, so the command line's override them. */
+static bool read_config(int argc, char **argv, struct options *o)
+{
+	const char *path = NULL;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+			path = argv[++i];
+		else if (strncmp(argv[i], "--config=", 9) == 0)
+			path = argv[i] + 9;
+	}
+	if (!path)
+		return true;
+	char err[ERR_MAX + 128];
+	if (!config_read(path, &o->file, err, sizeof err)) {
+		fprintf(stderr, "gannet: %s\n", err);
+		return false;
+	}
+	for (size_t i = 0; i < o->file.n; i++) {
+		const struct config_entry *e = &o->file.entries[i];
+		if (!apply_entry(o, e, err)) {
+			fprintf(stderr, "gannet: %s:%u: %s: %s\n", path, e->line, e->name, err);
+			return false;
+		}
+	}
+	return true;
 }
 
 static bool parse_options(int argc, char **argv, struct options *o)
@@ -242,13 +322,20 @@ static bool parse_options(int argc, char **argv, struct options *o)
 		                                      OPT_NUM + (int)i};
 	opts[WORD_OPTS + NUM_SETTINGS] = (struct option){0};
 	defaults(o);
+	if (!read_config(argc, argv, o))
+		return false;
 	optind = 1;
 	int ch;
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		bool ok = ch >= OPT_NUM ? set_num(o, &num_settings[ch - OPT_NUM], optarg)
-		                        : set_word(o, ch, optarg);
-		if (!ok)
+		char err[ERR_MAX];
+		if (ch == '?')
+			return false; /* getopt said what */
+		bool ok = ch >= OPT_NUM ? set_num(o, &num_settings[ch - OPT_NUM], optarg, err)
+		                        : set_word(o, ch, optarg, err);
+		if (!ok) {
+			fprintf(stderr, "gannet: --%s: %s\n", opt_name(ch), err);
 			return false;
+		}
 	}
 	if (optind != argc || !o->server.session.data_dir) {
 		fputs(optind != argc ? "gannet: unexpected argument\n"
@@ -278,17 +365,18 @@ static const char *data_arg(int argc, char **argv)
 /* Run as root, a subcommand that touches mail becomes the data directory's
  * owner first (privs.h), so nothing it makes belongs to root. Without
  * --data it touches nothing and only says how it is used. */
-static bool become_mail_user(int argc, char **argv)
+static bool become_mail_user(const char *data)
 {
 	struct privs p;
-	const char *data = data_arg(argc, argv);
 	return !data || (privs_resolve(NULL, data, &p) && privs_drop(&p));
 }
 
 static int cmd_serve(int argc, char **argv, bool stdio)
 {
 	struct options o = {0};
-	if (!parse_options(argc, argv, &o) || (stdio ? !o.preauth : !o.server.listen)) {
+	if (!parse_options(argc, argv, &o) ||
+	    (stdio ? !o.preauth : !o.server.listen && !o.server.tls_listen)) {
+		config_free(&o.file);
 		usage();
 		return 2;
 	}
@@ -296,7 +384,7 @@ static int cmd_serve(int argc, char **argv, bool stdio)
 	log_init("gannet", stdio || !o.server.foreground, o.debug ? LOG_LVL_DEBUG : LOG_LVL_INFO);
 	o.server.session.passwd_path = xasprintf("%s/passwd", o.server.session.data_dir);
 	int rc;
-	if (stdio && !become_mail_user(argc, argv)) {
+	if (stdio && !become_mail_user(o.server.session.data_dir)) {
 		rc = 1;
 	} else if (stdio) {
 		if (passwd_has_user(o.server.session.passwd_path, o.preauth) != 1) {
@@ -314,14 +402,49 @@ static int cmd_serve(int argc, char **argv, bool stdio)
 		throttle_free(o.server.session.throttle);
 	}
 	free(o.server.session.passwd_path);
+	config_free(&o.file);
 	return rc;
+}
+
+/* `gannet config check [--config FILE] [options]`: everything serve would
+ * refuse at start, found without starting: the settings, the data
+ * directory and who may touch it, the certificate and key. */
+static int cmd_config(int argc, char **argv)
+{
+	if (argc < 2 || strcmp(argv[1], "check") != 0) {
+		usage();
+		return 2;
+	}
+	log_init("gannet", false, LOG_LVL_WARN);
+	struct options o = {0};
+	struct privs privs;
+	struct stat st;
+	bool ok = parse_options(argc - 1, argv + 1, &o);
+	if (ok && !o.server.listen && !o.server.tls_listen) {
+		fputs("gannet: nothing to listen on: set listen or tls-listen\n", stderr);
+		ok = false;
+	}
+	if (ok && (stat(o.server.session.data_dir, &st) != 0 || !S_ISDIR(st.st_mode))) {
+		fprintf(stderr, "gannet: data %s is not a directory\n", o.server.session.data_dir);
+		ok = false;
+	}
+	ok = ok && privs_resolve(o.server.run_as, o.server.session.data_dir, &privs);
+	if (ok && o.server.cert) {
+		SSL_CTX *tls = tls_ctx_new(o.server.cert, o.server.key);
+		ok = tls != NULL;
+		tls_ctx_free(tls);
+	}
+	if (ok)
+		printf("gannet: configuration OK\n");
+	config_free(&o.file);
+	return ok ? 0 : 1;
 }
 
 /* After `user add`, the new user's mailboxes are made at once, so an MTA
  * can deliver into the Maildir before the first login. */
 static int cmd_user(int argc, char **argv)
 {
-	if (!become_mail_user(argc, argv))
+	if (!become_mail_user(data_arg(argc, argv)))
 		return 1;
 	int rc = usercmd_main(argc, argv);
 	if (rc != 0 || argc < 3 || strcmp(argv[1], "add") != 0)
@@ -361,10 +484,12 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "deliver") == 0) {
 		struct options o;
 		defaults(&o);
-		if (!become_mail_user(argc - 1, argv + 1))
+		if (!become_mail_user(data_arg(argc - 1, argv + 1)))
 			return 75; /* EX_TEMPFAIL: the MTA keeps the message until this is fixed */
 		return deliver_main(argc - 1, argv + 1, &o.server.session);
 	}
+	if (strcmp(cmd, "config") == 0)
+		return cmd_config(argc - 1, argv + 1);
 	if (strcmp(cmd, "help") == 0 && argc == 3 && strcmp(argv[2], "settings") == 0) {
 		print_settings();
 		return 0;
