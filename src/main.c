@@ -13,6 +13,7 @@
 #include "net/tls.h"
 #include "server/config.h"
 #include "server/deliver.h"
+#include "server/indexcmd.h"
 #include "server/privs.h"
 #include "server/server.h"
 #include "store/store.h"
@@ -29,7 +30,8 @@ static void usage(void)
 	      "       gannet imap --preauth USER --data DIR\n"
 	      "       gannet user add|passwd|del NAME --data DIR [--password-stdin]\n"
 	      "       gannet user list --data DIR\n"
-	      "       gannet deliver USER --data DIR [--mailbox NAME] [--append-limit BYTES]\n",
+	      "       gannet deliver USER --data DIR [--mailbox NAME] [--append-limit BYTES]\n"
+	      "       gannet index check|rebuild USER --data DIR | --config FILE\n",
 	      stderr);
 }
 
@@ -468,6 +470,42 @@ static int cmd_user(int argc, char **argv)
 	return 0;
 }
 
+/* --data DIR, or else the data setting of --config FILE; NULL when neither
+ * (the caller says how it is used). *file keeps the string. */
+static const char *data_dir_of(int argc, char **argv, struct config_file *file)
+{
+	const char *data = data_arg(argc, argv);
+	const char *path = NULL;
+	for (int i = 1; i < argc - 1 && !data; i++)
+		if (strcmp(argv[i], "--config") == 0)
+			path = argv[i + 1];
+	char err[ERR_MAX + 128];
+	if (!path)
+		return data;
+	if (!config_read(path, file, err, sizeof err)) {
+		fprintf(stderr, "gannet: %s\n", err);
+		return NULL;
+	}
+	for (size_t i = 0; i < file->n; i++)
+		if (strcmp(file->entries[i].name, "data") == 0)
+			data = file->entries[i].value;
+	if (!data)
+		fprintf(stderr, "gannet: %s sets no data directory\n", path);
+	return data;
+}
+
+static int cmd_index(int argc, char **argv)
+{
+	struct config_file file = {0};
+	const char *data = data_dir_of(argc, argv, &file);
+	log_init("gannet", false, LOG_LVL_INFO);
+	int rc = !data ? 2 : become_mail_user(data) ? indexcmd_main(argc, argv, data) : 3;
+	if (rc == 2)
+		usage();
+	config_free(&file);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -490,6 +528,8 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "config") == 0)
 		return cmd_config(argc - 1, argv + 1);
+	if (strcmp(cmd, "index") == 0)
+		return cmd_index(argc - 1, argv + 1);
 	if (strcmp(cmd, "help") == 0 && argc == 3 && strcmp(argv[2], "settings") == 0) {
 		print_settings();
 		return 0;

@@ -111,6 +111,19 @@ void sess_tagged(struct session *s, const char *status, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* The user's index was rebuilt (store_repair): what this session was told
+ * of UIDs may no longer hold, so it ends, and the client logs in again. */
+static void index_rebuilt(struct session *s)
+{
+	if (s->closing)
+		return;
+	if (s->cur)
+		sess_tagged(s, "NO",
+		            "[UNAVAILABLE] The mail index was rebuilt; please log in again");
+	sess_untagged(s, "BYE [UNAVAILABLE] The mail index was rebuilt; please log in again");
+	s->closing = true;
+}
+
 void sess_sync(struct session *s)
 {
 	struct view_changes ch;
@@ -120,6 +133,10 @@ void sess_sync(struct session *s)
 		 * mean nothing any more (Dovecot says BYE here too). */
 		sess_untagged(s, "BYE The selected mailbox was deleted or renamed");
 		s->closing = true;
+		return;
+	}
+	if (rc != STORE_OK && store_repair(s->store)) {
+		index_rebuilt(s);
 		return;
 	}
 	if (rc != STORE_OK) {
@@ -197,6 +214,8 @@ static void dispatch(struct session *s, struct imap_command *c)
 	else if (!(def->states & s->state))
 		sess_tagged(s, "BAD", "%s is only valid in %s", def->name,
 		            state_names(def->states));
+	else if (s->store && !store_usable(s->store))
+		index_rebuilt(s);
 	else {
 		s->expunge_ok = !def->no_expunge || s->uid_cmd;
 		def->run(s, c);
@@ -561,7 +580,10 @@ void sess_store_error(struct session *s, enum store_rc rc, const char *what)
 		sess_tagged(s, "NO", "[LIMIT] Too many mailboxes");
 		break;
 	case STORE_ERROR:
-		sess_tagged(s, "NO", "[SERVERBUG] %s failed; the error is logged", what);
+		if (s->store && store_repair(s->store))
+			index_rebuilt(s);
+		else
+			sess_tagged(s, "NO", "[SERVERBUG] %s failed; the error is logged", what);
 		break;
 	case STORE_EXPUNGED: /* RFC 2180 4.4.1 */
 		sess_tagged(s, "NO",

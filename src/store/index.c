@@ -1,9 +1,12 @@
 #include "store/index.h"
 
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "util/log.h"
 #include "util/str.h"
@@ -20,6 +23,7 @@ struct index {
 	} cache[STMT_CACHE];
 	size_t ncache;
 	bool changed; /* this transaction changed a mailbox's messages or flags */
+	bool damaged; /* SQLite said the file is corrupt or not a database */
 	index_change_fn *on_change;
 	void *change_arg;
 };
@@ -66,6 +70,30 @@ static const char *schema =
     " PRIMARY KEY(mailbox_id, uid)) WITHOUT ROWID;"
     "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema', 1), ('uidvalidity', 0);";
 
+/* SQLite's word that the file itself is bad, as opposed to a full disk or
+ * a busy lock: the store rebuilds such an index (store/rebuild.c). */
+static void note_result(struct index *ix, int rc)
+{
+	int primary = rc & 0xff;
+	if ((primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB) && !ix->damaged) {
+		ix->damaged = true;
+		log_error("index: the database is damaged: %s", sqlite3_errstr(rc));
+	}
+}
+
+static int step(struct index *ix, sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		note_result(ix, rc);
+	return rc;
+}
+
+bool index_damaged(const struct index *ix)
+{
+	return ix->damaged;
+}
+
 const char *index_errmsg(struct index *ix)
 {
 	return sqlite3_errmsg(ix->db);
@@ -74,7 +102,9 @@ const char *index_errmsg(struct index *ix)
 static int exec(struct index *ix, const char *sql)
 {
 	char *err = NULL;
-	if (sqlite3_exec(ix->db, sql, NULL, NULL, &err) != SQLITE_OK) {
+	int rc = sqlite3_exec(ix->db, sql, NULL, NULL, &err);
+	if (rc != SQLITE_OK) {
+		note_result(ix, rc);
 		log_error("index: %s: %s", sql, err ? err : "?");
 		sqlite3_free(err);
 		return -1;
@@ -82,25 +112,67 @@ static int exec(struct index *ix, const char *sql)
 	return 0;
 }
 
+static uint32_t be32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* A file cut short (a disk that lost the end of a write, a copy stopped
+ * half way) is only found by SQLite when a query reaches a missing page,
+ * maybe days later. Its header says how long it should be: trusted when
+ * its "version-valid-for" matches the change counter (the file format,
+ * section 1.3.7), and only without a WAL, which legitimately holds pages
+ * the main file does not have yet. */
+static bool file_cut_short(const char *path)
+{
+	char *wal = xasprintf("%s-wal", path);
+	struct stat st;
+	bool has_wal = stat(wal, &st) == 0 && st.st_size > 0;
+	free(wal);
+	if (has_wal)
+		return false;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	unsigned char h[100];
+	bool cut = false;
+	if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size > 0) {
+		if (pread(fd, h, sizeof h, 0) != (ssize_t)sizeof h) {
+			cut = true;
+		} else if (memcmp(h, "SQLite format 3", 16) == 0) {
+			uint32_t page = (uint32_t)h[16] << 8 | h[17];
+			if (page == 1)
+				page = 65536;
+			uint64_t pages = be32(h + 28);
+			cut = page < 512 || st.st_size % page != 0 ||
+			      (be32(h + 24) == be32(h + 92) && pages * page > (uint64_t)st.st_size);
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	return cut;
+}
+
 int index_open(const char *path, struct index **out)
 {
+	if (file_cut_short(path)) {
+		log_error("index: %s is shorter than its header says: damaged", path);
+		return INDEX_DAMAGED;
+	}
 	struct index *ix = xcalloc(1, sizeof *ix);
-	if (sqlite3_open_v2(path, &ix->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
-	    SQLITE_OK) {
+	int rc = sqlite3_open_v2(path, &ix->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+	if (rc != SQLITE_OK) {
+		note_result(ix, rc);
 		log_error("index: cannot open %s: %s", path, sqlite3_errmsg(ix->db));
-		index_close(ix);
-		return -1;
+	} else {
+		sqlite3_busy_timeout(ix->db, 10000);
+		rc = exec(ix, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA "
+		              "foreign_keys=ON;") < 0 ||
+		     exec(ix, "BEGIN IMMEDIATE") < 0 || exec(ix, schema) < 0 ||
+		     exec(ix, "COMMIT") < 0;
 	}
-	sqlite3_busy_timeout(ix->db, 10000);
-	if (exec(ix, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;") <
-	        0 ||
-	    exec(ix, "BEGIN IMMEDIATE") < 0) {
+	if (rc != SQLITE_OK) {
+		rc = ix->damaged ? INDEX_DAMAGED : -1;
 		index_close(ix);
-		return -1;
-	}
-	if (exec(ix, schema) < 0 || exec(ix, "COMMIT") < 0) {
-		index_close(ix);
-		return -1;
+		return rc;
 	}
 	*out = ix;
 	return 0;
@@ -150,8 +222,9 @@ static sqlite3_stmt *prepare(struct index *ix, const char *sql)
 		if (ix->cache[i].sql == sql)
 			return ix->cache[i].st;
 	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v3(ix->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) !=
-	    SQLITE_OK) {
+	int rc = sqlite3_prepare_v3(ix->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+	if (rc != SQLITE_OK) {
+		note_result(ix, rc);
 		log_error("index: prepare %s: %s", sql, sqlite3_errmsg(ix->db));
 		return NULL;
 	}
@@ -176,7 +249,7 @@ static int run(struct index *ix, sqlite3_stmt *st)
 {
 	if (!st)
 		return -1;
-	int rc = sqlite3_step(st);
+	int rc = step(ix, st);
 	release(st);
 	if (rc != SQLITE_DONE) {
 		log_error("index: %s", sqlite3_errmsg(ix->db));
@@ -200,7 +273,7 @@ int index_mailbox_get(struct index *ix, const char *name, struct ix_mailbox *out
 	if (!st)
 		return -1;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
+	int rc = step(ix, st);
 	if (rc == SQLITE_ROW) {
 		memset(out, 0, sizeof *out);
 		out->id = sqlite3_column_int64(st, 0);
@@ -235,7 +308,7 @@ static int next_uidvalidity(struct index *ix, uint32_t *out)
 	sqlite3_stmt *st = prepare(ix, "SELECT value FROM meta WHERE key = 'uidvalidity'");
 	if (!st)
 		return -1;
-	int64_t last = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	int64_t last = step(ix, st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
 	release(st);
 	int64_t v = (int64_t)time(NULL);
 	if (v <= last)
@@ -295,7 +368,7 @@ int index_mailbox_each(struct index *ix,
 	if (!st)
 		return -1;
 	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+	while ((rc = step(ix, st)) == SQLITE_ROW)
 		cb(arg, (const char *)sqlite3_column_text(st, 0),
 		   (const char *)sqlite3_column_text(st, 1));
 	release(st);
@@ -320,7 +393,7 @@ int index_mailbox_claim_recent(struct index *ix, int64_t id, uint32_t *old_recen
 	if (!st)
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
-	if (sqlite3_step(st) != SQLITE_ROW) {
+	if (step(ix, st) != SQLITE_ROW) {
 		release(st);
 		return -1;
 	}
@@ -342,8 +415,7 @@ int index_mailbox_add_keywords(struct index *ix, int64_t id, const char *const *
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
 	struct sbuf b = {0};
-	sbuf_adds(&b,
-	          sqlite3_step(st) == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : "");
+	sbuf_adds(&b, step(ix, st) == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : "");
 	release(st);
 	size_t before = b.len;
 	for (size_t i = 0; i < n; i++) {
@@ -377,7 +449,7 @@ int index_mailbox_counts(struct index *ix, int64_t id, struct ix_counts *out)
 	if (!st)
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
-	int rc = sqlite3_step(st);
+	int rc = step(ix, st);
 	if (rc == SQLITE_ROW) {
 		out->messages = (uint32_t)sqlite3_column_int64(st, 0);
 		out->unseen = (uint32_t)sqlite3_column_int64(st, 1);
@@ -398,7 +470,7 @@ int index_message_add(struct index *ix, int64_t mailbox_id, const char *filename
 	if (!st)
 		return -1;
 	sqlite3_bind_int64(st, 1, mailbox_id);
-	if (sqlite3_step(st) != SQLITE_ROW) {
+	if (step(ix, st) != SQLITE_ROW) {
 		release(st);
 		return -1;
 	}
@@ -435,7 +507,7 @@ int index_message_expunge(struct index *ix, int64_t mailbox_id, uint32_t uid)
 		return -1;
 	sqlite3_bind_int64(st, 1, mailbox_id);
 	sqlite3_bind_int64(st, 2, uid);
-	if (sqlite3_step(st) != SQLITE_ROW) {
+	if (step(ix, st) != SQLITE_ROW) {
 		release(st);
 		return 0; /* already gone */
 	}
@@ -454,7 +526,7 @@ static int expunge_row(struct index *ix, int64_t mailbox_id, uint32_t uid, const
 	if (!st)
 		return -1;
 	sqlite3_bind_int64(st, 1, mailbox_id);
-	int64_t modseq = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+	int64_t modseq = step(ix, st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
 	release(st);
 	if (modseq < 0)
 		return -1;
@@ -541,7 +613,7 @@ int index_expunged_since(struct index *ix, int64_t mailbox_id, uint64_t modseq, 
 	size_t cap = 16, count = 0;
 	uint32_t *u = xmalloc(cap * sizeof *u);
 	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = step(ix, st)) == SQLITE_ROW) {
 		if (count == cap)
 			u = xrealloc(u, (cap *= 2) * sizeof *u);
 		u[count++] = (uint32_t)sqlite3_column_int64(st, 0);
@@ -561,7 +633,7 @@ static int collect_messages(struct index *ix, sqlite3_stmt *st, struct ix_messag
 	size_t cap = 16, count = 0;
 	struct ix_message *m = xmalloc(cap * sizeof *m);
 	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = step(ix, st)) == SQLITE_ROW) {
 		if (count == cap)
 			m = xrealloc(m, (cap *= 2) * sizeof *m);
 		memset(&m[count], 0, sizeof m[count]);
@@ -607,7 +679,7 @@ int index_subscription_each(struct index *ix, void (*cb)(void *arg, const char *
 	if (!st)
 		return -1;
 	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+	while ((rc = step(ix, st)) == SQLITE_ROW)
 		cb(arg, (const char *)sqlite3_column_text(st, 0));
 	release(st);
 	return rc == SQLITE_DONE ? 0 : -1;
@@ -621,7 +693,7 @@ bool index_expunged_file(struct index *ix, int64_t mailbox_id, const char *base)
 		return false;
 	sqlite3_bind_int64(st, 1, mailbox_id);
 	sqlite3_bind_text(st, 2, base, -1, SQLITE_STATIC);
-	bool found = sqlite3_step(st) == SQLITE_ROW;
+	bool found = step(ix, st) == SQLITE_ROW;
 	release(st);
 	return found;
 }
@@ -636,7 +708,7 @@ int index_message_get(struct index *ix, int64_t mailbox_id, uint32_t uid, struct
 		return -1;
 	sqlite3_bind_int64(st, 1, mailbox_id);
 	sqlite3_bind_int64(st, 2, uid);
-	int rc = sqlite3_step(st);
+	int rc = step(ix, st);
 	if (rc == SQLITE_ROW) {
 		memset(out, 0, sizeof *out);
 		out->uid = uid;
@@ -689,7 +761,7 @@ int index_mailbox_next_modseq(struct index *ix, int64_t mailbox_id, uint64_t *mo
 	if (!st)
 		return -1;
 	sqlite3_bind_int64(st, 1, mailbox_id);
-	int rc = sqlite3_step(st);
+	int rc = step(ix, st);
 	if (rc == SQLITE_ROW)
 		*modseq = (uint64_t)sqlite3_column_int64(st, 0);
 	release(st);
@@ -752,7 +824,7 @@ int index_message_header(struct index *ix, int64_t mailbox_id, uint32_t uid, cha
 	sqlite3_bind_int64(st, 1, mailbox_id);
 	sqlite3_bind_int64(st, 2, uid);
 	int rc = -1;
-	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_BLOB) {
+	if (step(ix, st) == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_BLOB) {
 		*len = (size_t)sqlite3_column_bytes(st, 0);
 		*hdr = xmalloc(*len + 1);
 		memcpy(*hdr, sqlite3_column_blob(st, 0), *len);
@@ -761,4 +833,218 @@ int index_message_header(struct index *ix, int64_t mailbox_id, uint32_t uid, cha
 	}
 	release(st);
 	return rc;
+}
+
+int index_mailbox_add_as(struct index *ix, const char *name, const char *special_use,
+                         const char *keywords, uint32_t uidvalidity, uint32_t uidnext)
+{
+	if (uidvalidity == 0 && next_uidvalidity(ix, &uidvalidity) < 0)
+		return -1;
+	/* Later mailboxes still get larger UIDVALIDITYs than this kept one. */
+	sqlite3_stmt *st =
+	    prepare(ix, "UPDATE meta SET value = max(value, ?) WHERE key = 'uidvalidity'");
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, uidvalidity);
+	if (run(ix, st) < 0)
+		return -1;
+	st = prepare(ix, "INSERT INTO mailbox(name, special_use, keywords, uidvalidity, uidnext,"
+	                 " recent_uid) VALUES (?1, ?2, ?3, ?4, ?5, ?5)");
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	if (special_use)
+		sqlite3_bind_text(st, 2, special_use, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, keywords ? keywords : "", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, uidvalidity);
+	sqlite3_bind_int64(st, 5, uidnext ? uidnext : 1);
+	return run(ix, st);
+}
+
+int index_message_add_as(struct index *ix, int64_t mailbox_id, uint32_t uid, const char *filename,
+                         uint32_t flags, const char *keywords, int64_t internaldate, uint64_t size)
+{
+	sqlite3_stmt *st = prepare(ix, "UPDATE mailbox SET uidnext = max(uidnext, ?1 + 1),"
+	                               " recent_uid = max(recent_uid, ?1 + 1), modseq = modseq + 1"
+	                               " WHERE id = ?2 RETURNING modseq");
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, uid);
+	sqlite3_bind_int64(st, 2, mailbox_id);
+	if (step(ix, st) != SQLITE_ROW) {
+		release(st);
+		return -1;
+	}
+	int64_t modseq = sqlite3_column_int64(st, 0);
+	release(st);
+	ix->changed = true;
+	st = prepare(ix, "INSERT INTO message(mailbox_id, uid, filename, flags, keywords, modseq,"
+	                 " internaldate, size) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, mailbox_id);
+	sqlite3_bind_int64(st, 2, uid);
+	sqlite3_bind_text(st, 3, filename, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, flags);
+	sqlite3_bind_text(st, 5, keywords ? keywords : "", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, modseq);
+	sqlite3_bind_int64(st, 7, internaldate);
+	sqlite3_bind_int64(st, 8, (int64_t)size);
+	return run(ix, st);
+}
+
+int index_quick_check(struct index *ix, char **report)
+{
+	sqlite3_stmt *st = prepare(ix, "PRAGMA quick_check(20)");
+	if (!st)
+		return -1;
+	struct sbuf b = {0};
+	int rc;
+	while ((rc = step(ix, st)) == SQLITE_ROW) {
+		const char *line = (const char *)sqlite3_column_text(st, 0);
+		if (line && strcmp(line, "ok") != 0)
+			sbuf_printf(&b, "%s%s", b.len ? "\n" : "", line);
+	}
+	release(st);
+	*report = b.s ? sbuf_take(&b) : NULL;
+	return rc == SQLITE_DONE && !*report ? 0 : 1;
+}
+
+/* Salvage reads a damaged file table by table and keeps every row SQLite
+ * can still return: a bad page ends that table's scan, not the others'. */
+static void salvage_mailboxes(struct index *ix, struct ix_salvage *out)
+{
+	sqlite3_stmt *st = prepare(ix, "SELECT id, name, special_use, keywords, uidvalidity,"
+	                               " uidnext FROM mailbox");
+	size_t cap = 0;
+	while (st && step(ix, st) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(st, 1);
+		int64_t uv = sqlite3_column_int64(st, 4), next = sqlite3_column_int64(st, 5);
+		if (!name || uv <= 0 || uv > UINT32_MAX || next <= 0 || next > UINT32_MAX)
+			continue;
+		if (out->nmailboxes == cap)
+			out->mailboxes = xrealloc(out->mailboxes, (cap = cap ? 2 * cap : 16) *
+			                                              sizeof *out->mailboxes);
+		struct ix_mailbox *mb = &out->mailboxes[out->nmailboxes++];
+		*mb = (struct ix_mailbox){.id = sqlite3_column_int64(st, 0),
+		                          .name = xstrdup(name),
+		                          .special_use = column_dup(st, 2),
+		                          .keywords = column_dup(st, 3),
+		                          .uidvalidity = (uint32_t)uv,
+		                          .uidnext = (uint32_t)next};
+	}
+	if (st)
+		release(st);
+}
+
+/* Adds the row st is on; false when it is not a usable one. */
+static void salvage_row(sqlite3_stmt *st, struct ix_salvage_msg **out, size_t *n, size_t *cap)
+{
+	const char *file = (const char *)sqlite3_column_text(st, 2);
+	int64_t uid = sqlite3_column_int64(st, 1);
+	if (!file || uid <= 0 || uid >= UINT32_MAX)
+		return;
+	if (*n == *cap)
+		*out = xrealloc(*out, (*cap = *cap ? 2 * *cap : 256) * sizeof **out);
+	(*out)[(*n)++] = (struct ix_salvage_msg){
+	    .mailbox_id = sqlite3_column_int64(st, 0),
+	    .uid = (uint32_t)uid,
+	    .filename = xstrdup(file),
+	    .flags = (uint32_t)sqlite3_column_int64(st, 3),
+	    .keywords = column_dup(st, 4),
+	    .internaldate = sqlite3_column_int64(st, 5),
+	};
+}
+
+/* Rows by key, one lookup each: a bad page then costs only the rows on
+ * it, where a scan stops at the first one. Bounded per mailbox. */
+static void salvage_by_uid(struct index *ix, const char *sql, const struct ix_salvage *sv,
+                           struct ix_salvage_msg **out, size_t *n, size_t *cap)
+{
+	sqlite3_stmt *st = prepare(ix, sql);
+	for (size_t m = 0; st && m < sv->nmailboxes; m++) {
+		uint32_t end =
+		    sv->mailboxes[m].uidnext < 2000000 ? sv->mailboxes[m].uidnext : 2000000;
+		for (uint32_t uid = 1; uid < end; uid++) {
+			sqlite3_bind_int64(st, 1, sv->mailboxes[m].id);
+			sqlite3_bind_int64(st, 2, uid);
+			if (step(ix, st) == SQLITE_ROW)
+				salvage_row(st, out, n, cap);
+			release(st);
+		}
+	}
+}
+
+static void salvage_messages(struct index *ix, const char *sql, const char *by_uid,
+                             const struct ix_salvage *sv, struct ix_salvage_msg **out, size_t *n)
+{
+	sqlite3_stmt *st = prepare(ix, sql);
+	size_t cap = 0;
+	int rc = SQLITE_ERROR;
+	while (st && (rc = step(ix, st)) == SQLITE_ROW)
+		salvage_row(st, out, n, &cap);
+	if (st)
+		release(st);
+	if (rc == SQLITE_DONE || !by_uid)
+		return;
+	for (size_t i = 0; i < *n; i++) {
+		free((*out)[i].filename);
+		free((*out)[i].keywords);
+	}
+	*n = 0;
+	salvage_by_uid(ix, by_uid, sv, out, n, &cap);
+}
+
+static void salvage_subscription(void *arg, const char *name)
+{
+	struct ix_salvage *out = arg;
+	if (!name)
+		return;
+	out->subscriptions =
+	    xrealloc(out->subscriptions, (out->nsubscriptions + 1) * sizeof *out->subscriptions);
+	out->subscriptions[out->nsubscriptions++] = xstrdup(name);
+}
+
+void index_salvage(const char *path, struct ix_salvage *out)
+{
+	*out = (struct ix_salvage){0};
+	struct index *ix = xcalloc(1, sizeof *ix);
+	/* writable_schema lets SQLite open a file shorter than its header
+	 * says (btree.c, lockBtree) instead of refusing it whole; the
+	 * connection is read-only, so nothing is written. */
+	if (sqlite3_open_v2(path, &ix->db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+	    exec(ix, "PRAGMA writable_schema=ON") == 0) {
+		sqlite3_busy_timeout(ix->db, 10000);
+		salvage_mailboxes(ix, out);
+		salvage_messages(ix,
+		                 "SELECT mailbox_id, uid, filename, flags, keywords, internaldate"
+		                 " FROM message",
+		                 "SELECT mailbox_id, uid, filename, flags, keywords, internaldate"
+		                 " FROM message WHERE mailbox_id = ? AND uid = ?",
+		                 out, &out->msgs, &out->nmsgs);
+		salvage_messages(ix, "SELECT mailbox_id, uid, filename, 0, NULL, 0 FROM expunged",
+		                 NULL, out, &out->expunged, &out->nexpunged);
+		index_subscription_each(ix, salvage_subscription, out);
+	}
+	index_close(ix);
+}
+
+void index_salvage_free(struct ix_salvage *s)
+{
+	for (size_t i = 0; i < s->nmailboxes; i++)
+		index_mailbox_clear(&s->mailboxes[i]);
+	free(s->mailboxes);
+	struct ix_salvage_msg *lists[] = {s->msgs, s->expunged};
+	size_t counts[] = {s->nmsgs, s->nexpunged};
+	for (int l = 0; l < 2; l++) {
+		for (size_t i = 0; i < counts[l]; i++) {
+			free(lists[l][i].filename);
+			free(lists[l][i].keywords);
+		}
+		free(lists[l]);
+	}
+	for (size_t i = 0; i < s->nsubscriptions; i++)
+		free(s->subscriptions[i]);
+	free(s->subscriptions);
+	*s = (struct ix_salvage){0};
 }

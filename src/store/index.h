@@ -40,7 +40,15 @@ struct ix_message {
 	char *envelope, *body, *bodystructure; /* cached IMAP strings, NULL until computed */
 };
 
+/* 0 opened, INDEX_DAMAGED when the file is not a sound database (cut
+ * short, corrupt, not SQLite): the store rebuilds it; -1 other errors. */
+#define INDEX_DAMAGED (-2)
 int index_open(const char *path, struct index **out);
+/* Whether SQLite has called the open file corrupt since it was opened. */
+bool index_damaged(const struct index *ix);
+/* PRAGMA quick_check: 0 sound, 1 problems (*report says which; caller
+ * frees), -1 could not check. */
+int index_quick_check(struct index *ix, char **report);
 void index_close(struct index *ix);
 const char *index_errmsg(struct index *ix);
 
@@ -108,6 +116,32 @@ int index_message_copy_header(struct index *ix, int64_t from_mailbox, uint32_t f
 /* 0 and a malloc'd copy, or -1 when none is cached. */
 int index_message_header(struct index *ix, int64_t mailbox_id, uint32_t uid, char **hdr,
                          size_t *len);
+
+/* Rebuilding (store/rebuild.c): a mailbox with a known UIDVALIDITY (0: a
+ * new one) and UIDNEXT, and a message with a known UID. */
+int index_mailbox_add_as(struct index *ix, const char *name, const char *special_use,
+                         const char *keywords, uint32_t uidvalidity, uint32_t uidnext);
+int index_message_add_as(struct index *ix, int64_t mailbox_id, uint32_t uid, const char *filename,
+                         uint32_t flags, const char *keywords, int64_t internaldate, uint64_t size);
+
+/* What can still be read from a damaged index file: every row of each table
+ * up to the first bad page of that table. */
+struct ix_salvage_msg {
+	int64_t mailbox_id;
+	uint32_t uid, flags;
+	char *filename, *keywords;
+	int64_t internaldate;
+};
+struct ix_salvage {
+	struct ix_mailbox *mailboxes; /* id, name, special_use, keywords, uidvalidity, uidnext */
+	size_t nmailboxes;
+	struct ix_salvage_msg *msgs, *expunged; /* expunged: mailbox_id, uid and filename */
+	size_t nmsgs, nexpunged;
+	char **subscriptions;
+	size_t nsubscriptions;
+};
+void index_salvage(const char *path, struct ix_salvage *out);
+void index_salvage_free(struct ix_salvage *s);
 
 int index_subscribe(struct index *ix, const char *name, bool on);
 int index_subscription_each(struct index *ix, void (*cb)(void *arg, const char *name), void *arg);

@@ -4,7 +4,11 @@
 #ifndef GANNET_STORE_INTERNAL_H
 #define GANNET_STORE_INTERNAL_H
 
+#include <stdbool.h>
+#include <sys/types.h>
+
 #include "store/index.h"
+#include "store/repair.h"
 #include "store/store.h"
 
 struct store {
@@ -16,6 +20,9 @@ struct store {
 	struct store_pool *pool;   /* NULL: not shared */
 	unsigned refs;             /* sessions sharing it, when pooled */
 	struct view_share *shares; /* message lists shared by this store's views (view.c) */
+	struct user_paths paths;
+	ino_t db_ino; /* the index file this store has open */
+	bool dead;    /* its index was rebuilt: sessions must start again */
 };
 
 /* Our own change to a mailbox's cur/ (APPEND, COPY, MOVE, EXPUNGE), made
@@ -36,6 +43,10 @@ bool store_pool_release(struct store *s);
 enum store_rc mailbox_fresh(struct store *s, const char *name, struct ix_mailbox *mb);
 /* The same inside the caller's transaction; mb is the row after the sync. */
 enum store_rc mailbox_sync_locked(struct store *s, const char *name, struct ix_mailbox *mb);
+/* Keeps the header block of the message file at path for header searches. */
+int cache_header(struct index *ix, int64_t mailbox_id, uint32_t uid, const char *path);
+/* The special-use a new user's mailbox of this name gets (Sent: \Sent), or NULL. */
+const char *default_special_use(const char *name);
 /* Keywords as the index keeps them: space-separated. Caller frees. */
 char *join_keywords(const char *const *kw, size_t n);
 

@@ -122,6 +122,92 @@ static int fsync_dir(const char *dir)
 	return rc;
 }
 
+/* The mailbox name of a folder directory ".A.B" (the inverse of
+ * maildir_dir), or NULL when the directory is not one maildir_dir makes. */
+static char *folder_name(const char *root, const char *entry)
+{
+	struct sbuf b = {0};
+	for (const char *p = entry + 1; *p;) {
+		const char *dot = strchr(p, '.');
+		size_t len = dot ? (size_t)(dot - p) : strlen(p);
+		struct sbuf m = {0};
+		for (size_t i = 0; i < len; i++) {
+			if (strncmp(p + i, "%2E", 3) == 0 && i + 3 <= len) {
+				sbuf_addc(&m, '.');
+				i += 2;
+			} else if (strncmp(p + i, "%25", 3) == 0 && i + 3 <= len) {
+				sbuf_addc(&m, '%');
+				i += 2;
+			} else {
+				sbuf_addc(&m, p[i]);
+			}
+		}
+		char *u = len ? mutf7_to_utf8(m.s ? m.s : "", m.len) : NULL;
+		sbuf_free(&m);
+		if (!u) {
+			sbuf_free(&b);
+			return NULL;
+		}
+		if (b.len)
+			sbuf_addc(&b, '/');
+		sbuf_adds(&b, u);
+		free(u);
+		p += len + (dot ? 1 : 0);
+		if (dot && !*p) {
+			sbuf_free(&b);
+			return NULL; /* a trailing dot: an empty level */
+		}
+	}
+	char *name = sbuf_take(&b);
+	/* Only a name that maps back to this very directory: no second
+	 * spelling of a folder, and nothing maildir_dir would refuse. */
+	char *again = name && *name ? maildir_dir(root, name) : NULL;
+	char *want = xasprintf("%s/%s", root, entry);
+	bool same = again && strcmp(again, want) == 0;
+	free(again);
+	free(want);
+	if (!same) {
+		free(name);
+		return NULL;
+	}
+	return name;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int maildir_folders(const char *root, char ***names, size_t *n)
+{
+	DIR *d = opendir(root);
+	if (!d)
+		return -1;
+	size_t count = 0, cap = 16;
+	char **v = xmalloc(cap * sizeof *v);
+	v[count++] = xstrdup("INBOX");
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] != '.' || strcmp(e->d_name, ".") == 0 ||
+		    strcmp(e->d_name, "..") == 0)
+			continue;
+		char *path = xasprintf("%s/%s", root, e->d_name);
+		bool folder = real_dir(path);
+		free(path);
+		char *name = folder ? folder_name(root, e->d_name) : NULL;
+		if (!name)
+			continue;
+		if (count == cap)
+			v = xrealloc(v, (cap *= 2) * sizeof *v);
+		v[count++] = name;
+	}
+	closedir(d);
+	qsort(v + 1, count - 1, sizeof *v, name_cmp);
+	*names = v;
+	*n = count;
+	return 0;
+}
+
 int maildir_create(const char *dir, bool sub)
 {
 	if (!dir)
@@ -490,6 +576,40 @@ int maildir_list(const char *dir, struct maildir_file **files, size_t *n)
 	*files = f;
 	*n = count;
 	return 0;
+}
+
+static size_t count_entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	size_t n = 0;
+	struct dirent *e;
+	while (d && (e = readdir(d)))
+		n += e->d_name[0] != '.';
+	if (d)
+		closedir(d);
+	return n;
+}
+
+int maildir_peek(const char *dir, struct maildir_file **files, size_t *n, size_t *waiting)
+{
+	if (!dir_ok(dir, "cur"))
+		return -1;
+	char *cur = xasprintf("%s/cur", dir), *new = xasprintf("%s/new", dir);
+	DIR *d = opendir(cur);
+	size_t cap = 64, count = 0;
+	struct maildir_file *f = d ? xmalloc(cap * sizeof *f) : NULL;
+	struct dirent *e;
+	while (d && (e = readdir(d)))
+		if (e->d_name[0] != '.')
+			files_add(&f, &count, &cap, e->d_name);
+	if (d)
+		closedir(d);
+	*waiting = count_entries(new);
+	free(cur);
+	free(new);
+	*files = f;
+	*n = count;
+	return d ? 0 : -1;
 }
 
 void maildir_files_free(struct maildir_file *files, size_t n)

@@ -27,6 +27,10 @@ enum {
  * be mapped. Caller frees. Every function below fails on a NULL dir, so an
  * unmappable name can never act on the root (INBOX) by mistake. */
 char *maildir_dir(const char *root, const char *name);
+/* The mailboxes whose directories are in the tree at root: "INBOX" first,
+ * then every folder directory (not a link) that maildir_dir would make for
+ * its name, sorted. Others (another program's spelling) are left out. */
+int maildir_folders(const char *root, char ***names, size_t *n);
 /* Creates dir with tmp/ new/ cur/ (and the maildirfolder marker when sub). */
 int maildir_create(const char *dir, bool sub);
 /* Removes a mailbox directory and the messages in it (not its children,
@@ -53,6 +57,9 @@ struct maildir_file {
 /* Moves files found in new/ into cur/, then lists cur/ (names and the flags
  * of their info suffix; sizes come from maildir_crlf). */
 int maildir_list(const char *dir, struct maildir_file **files, size_t *n);
+/* Lists cur/ as maildir_list does, and counts the files waiting in new/,
+ * moving nothing (gannet index check). */
+int maildir_peek(const char *dir, struct maildir_file **files, size_t *n, size_t *waiting);
 /* Moves what an MTA delivered into new/ to cur/; files gets their names in cur/. */
 int maildir_take_new(const char *dir, struct maildir_file **files, size_t *n);
 /* mtimes of new/ and cur/ in nanoseconds: unchanged means nothing to scan. */

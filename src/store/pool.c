@@ -72,7 +72,7 @@ void store_pool_free(struct store_pool *p)
 enum store_rc store_pool_open(struct store_pool *p, const char *user, struct store **out)
 {
 	for (size_t i = 0; i < p->nstores; i++)
-		if (strcmp(p->stores[i]->user, user) == 0) {
+		if (strcmp(p->stores[i]->user, user) == 0 && store_usable(p->stores[i])) {
 			p->stores[i]->refs++;
 			*out = p->stores[i];
 			return STORE_OK;

@@ -12,6 +12,7 @@
 #include "store/index.h"
 #include "store/internal.h"
 #include "store/maildir.h"
+#include "store/repair.h"
 #include "util/log.h"
 #include "util/mutf7.h"
 #include "util/str.h"
@@ -22,6 +23,14 @@ static const struct {
     {"INBOX", NULL},      {"Sent", "\\Sent"}, {"Drafts", "\\Drafts"},
     {"Trash", "\\Trash"}, {"Junk", "\\Junk"}, {"Archive", "\\Archive"},
 };
+
+const char *default_special_use(const char *name)
+{
+	for (size_t i = 0; i < sizeof default_mailboxes / sizeof *default_mailboxes; i++)
+		if (strcmp(name, default_mailboxes[i].name) == 0)
+			return default_mailboxes[i].special_use;
+	return NULL;
+}
 
 /* The special-use attributes as static strings, so store_mailbox can point at them. */
 static const char *special_use_static(const char *s)
@@ -86,6 +95,39 @@ static void store_changed(void *arg)
 		close(fd);
 }
 
+/* Opens the index, rebuilding it first when it is missing beside an
+ * existing Maildir (deleted, or a tree another server wrote) or when it
+ * turns out damaged. */
+static enum store_rc open_index(struct store *s, bool had_maildir)
+{
+	const struct user_paths *p = &s->paths;
+	struct stat st = {0};
+	if (had_maildir && stat(p->db, &st) < 0 && errno == ENOENT) {
+		log_warn("store: %s: %s is missing; building it from the Maildir", s->user, p->db);
+		if (repair_index(p, &st) != STORE_OK)
+			return STORE_ERROR;
+	}
+	for (int attempt = 0;; attempt++) {
+		st = (struct stat){0};
+		stat(p->db, &st);
+		int rc = index_open(p->db, &s->ix);
+		enum store_rc src = rc == 0 ? provision(s) : STORE_ERROR;
+		bool damaged = rc == INDEX_DAMAGED || (rc == 0 && index_damaged(s->ix));
+		if (src == STORE_OK && !damaged) {
+			s->db_ino = st.st_ino;
+			return STORE_OK;
+		}
+		index_close(s->ix);
+		s->ix = NULL;
+		if (!damaged || attempt > 0)
+			return STORE_ERROR;
+		log_error("store: %s: %s is damaged; rebuilding it from the Maildir", s->user,
+		          p->db);
+		if (repair_index(p, &st) != STORE_OK)
+			return STORE_ERROR;
+	}
+}
+
 enum store_rc store_open(const char *data_dir, const char *user, const struct store_limits *lim,
                          struct store **out)
 {
@@ -93,31 +135,56 @@ enum store_rc store_open(const char *data_dir, const char *user, const struct st
 	s->user = xstrdup(user);
 	s->lim = *lim;
 	s->refs = 1;
+	user_paths_init(&s->paths, data_dir, s->user);
 	char *users = xasprintf("%s/users", data_dir);
-	char *home = xasprintf("%s/%s", users, user);
-	char *db = xasprintf("%s/gannet.db", home);
-	s->maildir = xasprintf("%s/Maildir", home);
-	s->changes = xasprintf("%s/changes", home);
+	s->maildir = xstrdup(s->paths.maildir);
+	s->changes = xasprintf("%s/changes", s->paths.home);
+	struct stat st;
+	bool had_maildir = stat(s->maildir, &st) == 0;
 	enum store_rc rc = STORE_ERROR;
 	int fd = -1;
-	if (mkdir_p(users) < 0 || mkdir_p(home) < 0 || maildir_create(s->maildir, false) < 0 ||
+	if (mkdir_p(users) < 0 || mkdir_p(s->paths.home) < 0 ||
+	    maildir_create(s->maildir, false) < 0 ||
 	    (fd = open(s->changes, O_WRONLY | O_CREAT | O_CLOEXEC, 0666)) < 0)
 		log_error("store: cannot create %s: %s", s->maildir, strerror(errno));
-	else if (index_open(db, &s->ix) == 0)
-		rc = provision(s);
+	else
+		rc = open_index(s, had_maildir);
 	if (fd >= 0)
 		close(fd);
 	if (s->ix)
 		index_set_change_hook(s->ix, store_changed, s);
 	free(users);
-	free(home);
-	free(db);
 	if (rc != STORE_OK) {
 		store_close(s);
 		return rc;
 	}
 	*out = s;
 	return STORE_OK;
+}
+
+bool store_usable(struct store *s)
+{
+	struct stat st;
+	if (s->dead)
+		return false;
+	/* Another process rebuilt the index: this one's file is the old one. */
+	if (stat(s->paths.db, &st) == 0 && st.st_ino != s->db_ino)
+		s->dead = true;
+	return !s->dead;
+}
+
+bool store_repair(struct store *s)
+{
+	if (s->dead || !store_usable(s))
+		return true;
+	if (!index_damaged(s->ix))
+		return false;
+	log_error("store: %s: the index went bad while in use; rebuilding it", s->user);
+	struct stat seen = {.st_ino = s->db_ino};
+	repair_index(&s->paths, &seen);
+	s->dead = true;
+	store_changed(s); /* wakes this user's idling sessions everywhere */
+	return true;
 }
 
 void store_close(struct store *s)
@@ -128,6 +195,7 @@ void store_close(struct store *s)
 	index_close(s->ix);
 	free(s->changes);
 	free(s->maildir);
+	user_paths_free(&s->paths);
 	free(s->user);
 	free(s);
 }
@@ -219,13 +287,13 @@ static int msg_cmp(const void *a, const void *b)
  * block is kept at arrival. One longer than this is searched in the file. */
 #define HEADER_CACHE_MAX (64 * 1024)
 
-static int cache_header(struct store *s, int64_t mailbox_id, uint32_t uid, const char *path)
+int cache_header(struct index *ix, int64_t mailbox_id, uint32_t uid, const char *path)
 {
 	char *hdr;
 	size_t len;
 	if (maildir_read_header(path, HEADER_CACHE_MAX, &hdr, &len) < 0)
 		return 0;
-	int rc = index_message_set_header(s->ix, mailbox_id, uid, hdr, len);
+	int rc = index_message_set_header(ix, mailbox_id, uid, hdr, len);
 	free(hdr);
 	return rc;
 }
@@ -250,7 +318,7 @@ static int adopt_file(struct store *s, int64_t mailbox_id, const char *dir,
 	if (maildir_crlf(s->maildir, path, &size, &mtime) == 0) {
 		rc = index_message_add(s->ix, mailbox_id, f->name, f->flags, "", mtime, size, &uid);
 		if (rc == 0)
-			rc = cache_header(s, mailbox_id, uid, path);
+			rc = cache_header(s->ix, mailbox_id, uid, path);
 	}
 	free(path);
 	return rc; /* a file that vanished meanwhile is simply not there */
@@ -795,7 +863,7 @@ enum store_rc store_append(struct store *s, const char *mailbox, const struct st
 	if (rc == STORE_OK &&
 	    (index_message_add(s->ix, mb.id, name, req->flags, kw, req->internaldate, size, uid) <
 	         0 ||
-	     cache_header(s, mb.id, *uid, cur) < 0 ||
+	     cache_header(s->ix, mb.id, *uid, cur) < 0 ||
 	     index_mailbox_add_keywords(s->ix, mb.id, req->keywords, req->nkeywords) < 0 ||
 	     keep_scan_current(s, &mb, dir, before) < 0 || index_commit(s->ix) < 0)) {
 		maildir_unlink(dir, name);

@@ -40,6 +40,23 @@ enum store_rc store_open(const char *data_dir, const char *user, const struct st
                          struct store **out);
 void store_close(struct store *s);
 
+/* Index maintenance (store/repair.c). store_rebuild makes DATA/users/USER/
+ * gannet.db again from the Maildir, keeping every message and every UID and
+ * UIDVALIDITY it can recover (the old file's readable rows, Dovecot's
+ * dovecot-uidlist); the old file stays beside it as gannet.db.old.
+ * store_check tells say() each way the index and the Maildir differ and
+ * changes nothing. STORE_NONEXISTENT: the user has no Maildir. */
+enum store_rc store_rebuild(const char *data_dir, const char *user);
+enum store_rc store_check(const char *data_dir, const char *user,
+                          void (*say)(void *arg, const char *line), void *arg, size_t *differences);
+
+/* False once the user's index was rebuilt (here or by another process):
+ * the store reads an old file, and its sessions must end and log in again. */
+bool store_usable(struct store *s);
+/* After a STORE_ERROR: true when the index proved damaged, in which case it
+ * has been rebuilt and the store is no longer usable. */
+bool store_repair(struct store *s);
+
 /* Checks a mailbox name and canonicalises it (INBOX in any case becomes
  * "INBOX"; a trailing '/' is dropped). Returns a new string, or NULL and
  * (if why is not NULL) why, as words that follow "Mailbox name". */
