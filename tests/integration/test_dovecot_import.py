@@ -7,10 +7,11 @@ own configuration file, base_dir, state_dir and logs in a temporary directory
 of its own, IMAP on 127.0.0.1 on a free port and nothing else) keeps its mail
 in Gannet's data directory, DATA/users/USER/Maildir, in Dovecot's default
 Maildir++ layout. An IMAP client APPENDs, flags, expunges, creates and
-subscribes there, and writes down everything Dovecot answers. Dovecot is
-stopped (all of its processes gone), and Gannet is pointed at the same data
-directory: `gannet user add USER` finds a Maildir and no gannet.db and imports
-it (design.md section 2; the contract is in the issue):
+subscribes there, dovecot-lda delivers one message (into new/, with its UID in
+dovecot-uidlist), and the client writes down everything Dovecot answers. Dovecot is stopped (all of its
+processes gone), and Gannet is pointed at the same data directory: `gannet
+user add USER` finds a Maildir and no gannet.db and imports it (design.md
+section 2; the contract is in the issue):
 
 - every folder directory is a mailbox; Dovecot's separator "." is Gannet's "/"
   (".Work.Projects" is "Work/Projects"), names stay modified UTF-7;
@@ -376,6 +377,8 @@ def dovecot_side(dc):
     append(c, "Work", "(\\Flagged)", msg(13, "flagged at work"))
     for i in range(3):
         append(c, "Work.Projects", "()", msg(21 + i, "project %d" % i))
+    # Dovecot only appends this message's line to the folder's dovecot-uidlist,
+    # whose header keeps "N1": the next UID (2) is the highest UID + 1
     append(c, "Entw&APw-rfe", "(\\Seen \\Draft)", msg(31, "Entwurf"))
 
     select(c, "INBOX")
@@ -387,9 +390,7 @@ def dovecot_side(dc):
     ok(c, "STORE", c.uid("STORE", "3", "+FLAGS", "(\\Deleted)"))
     ok(c, "EXPUNGE", c.expunge())  # the last one: UIDNEXT 4, highest UID 2
     ok(c, "CLOSE", c.close())
-    # Work's fourth message, in new/; its uidlist header keeps saying N3
-    # (Dovecot appends lines and rewrites the header later), so Work's next
-    # UID (5) is known only from the lines
+    # Work's fourth message: a file in new/ (no ":2,") with a UID in dovecot-uidlist
     lda(dc, "Work", msg(14, "delivered by dovecot-lda"))
 
     seen = {}
@@ -487,9 +488,8 @@ def drop(maildir, name, data, sub="new", info=""):
 
 
 def test_dovecot_maildir_is_served_with_its_uids(srv):
-    assert os.access(DOVECOT, os.X_OK) and (
-        os.path.exists("/usr/lib/dovecot/imap") or os.path.exists("/usr/libexec/dovecot/imap")), \
-        "Dovecot's imap is not installed: scripts/deps.sh (make deps) installs dovecot-imapd"
+    for tool in (DOVECOT, os.path.join(LIBEXEC, "imap"), os.path.join(LIBEXEC, "dovecot-lda")):
+        assert os.access(tool, os.X_OK), "%s is not installed: scripts/deps.sh (make deps) installs dovecot-imapd" % tool
     # Dovecot writes into the harness server's data directory, for a user
     # Gannet has never seen; the harness's own server is not needed meanwhile.
     srv.stop()
