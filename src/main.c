@@ -24,7 +24,8 @@ static void usage(void)
 {
 	fputs("usage: gannet serve --data DIR --listen HOST:PORT [--tls-listen HOST:PORT]\n"
 	      "                    [--cert FILE --key FILE] [--user NAME] [--foreground]\n"
-	      "                    [--plaintext-auth local|never|always] [--debug]\n"
+	      "                    [--plaintext-auth local|never|always]\n"
+	      "                    [--log-level error|warn|info|debug] [--debug]\n"
 	      "                    [--config FILE] [--SETTING N ...]   (gannet help settings)\n"
 	      "       gannet config check [--config FILE] [options as for serve]\n"
 	      "       gannet imap --preauth USER --data DIR\n"
@@ -38,8 +39,8 @@ static void usage(void)
 struct options {
 	struct server_config server;
 	const char *preauth;
-	bool debug;
-	struct config_file file; /* owns the strings the file's settings point to */
+	enum log_level log_level; /* --debug is --log-level debug */
+	struct config_file file;  /* owns the strings the file's settings point to */
 };
 
 /* Every numeric setting: its flag, where it goes and its range. The defaults
@@ -123,6 +124,7 @@ static void defaults(struct options *o)
 	    .max_output = 1024 * 1024,
 	    .plaintext_auth = PLAINTEXT_LOCAL,
 	};
+	o->log_level = LOG_LVL_INFO;
 }
 
 /* The setters below say what is wrong in err (for "where: err"). */
@@ -163,6 +165,11 @@ static void print_settings(void)
 	for (size_t i = 0; i < NUM_SETTINGS; i++)
 		printf("  --%-22s %-12llu %s\n", num_settings[i].name,
 		       get_num(&o, &num_settings[i]), num_settings[i].what);
+	/* The word settings whose default is worth knowing. */
+	printf("  --%-22s %-12s %s\n", "plaintext-auth", "local",
+	       "passwords without TLS: local (loopback only), never, always");
+	printf("  --%-22s %-12s %s\n", "log-level", log_level_name(o.log_level),
+	       "error, warn, info (one line per session event) or debug (--debug)");
 }
 
 enum {
@@ -176,6 +183,7 @@ enum {
 	OPT_FOREGROUND,
 	OPT_PREAUTH,
 	OPT_DEBUG,
+	OPT_LOG_LEVEL,
 	OPT_CONFIG,
 	OPT_NUM, /* OPT_NUM + i: num_settings[i] */
 };
@@ -191,6 +199,7 @@ static const struct option word_opts[] = {
     {"foreground", no_argument, NULL, OPT_FOREGROUND},
     {"preauth", required_argument, NULL, OPT_PREAUTH},
     {"debug", no_argument, NULL, OPT_DEBUG},
+    {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
     {"config", required_argument, NULL, OPT_CONFIG}, /* read before the others */
 };
 #define WORD_OPTS (sizeof word_opts / sizeof *word_opts)
@@ -239,8 +248,13 @@ static bool set_word(struct options *o, int opt, const char *arg, char *err)
 		o->preauth = arg;
 		return true;
 	case OPT_DEBUG:
-		o->debug = true;
+		o->log_level = LOG_LVL_DEBUG;
 		return true;
+	case OPT_LOG_LEVEL:
+		if (log_level_parse(arg, &o->log_level))
+			return true;
+		snprintf(err, ERR_MAX, "%.64s is not error, warn, info or debug", arg);
+		return false;
 	case OPT_CONFIG:
 		return true; /* read first, by read_config */
 	}
@@ -383,7 +397,7 @@ static int cmd_serve(int argc, char **argv, bool stdio)
 		return 2;
 	}
 	/* `gannet imap` speaks IMAP on stdout: logs go to syslog there. */
-	log_init("gannet", stdio || !o.server.foreground, o.debug ? LOG_LVL_DEBUG : LOG_LVL_INFO);
+	log_init("gannet", stdio || !o.server.foreground, o.log_level);
 	o.server.session.passwd_path = xasprintf("%s/passwd", o.server.session.data_dir);
 	int rc;
 	if (stdio && !become_mail_user(o.server.session.data_dir)) {

@@ -108,7 +108,7 @@ void cmd_logout(struct session *s, struct imap_command *c)
 	sess_untagged(s, "BYE Logging out");
 	sess_unselect(s);
 	s->state = STATE_LOGOUT;
-	s->closing = true;
+	sess_close(s, "logout");
 	sess_tagged(s, "OK", "LOGOUT completed");
 }
 
@@ -193,7 +193,7 @@ static void try_login(struct session *s, const char *user, const char *password,
 		 * password was right). */
 		s->pause_ms = 0;
 		sess_untagged(s, "BYE [LIMIT] Too many connections for %s", name);
-		s->closing = true;
+		sess_close(s, "limit");
 		sess_tagged(s, "NO", "[LIMIT] Too many connections for %s", name);
 		return;
 	}
@@ -202,8 +202,7 @@ static void try_login(struct session *s, const char *user, const char *password,
 		sess_tagged(s, "NO", "[UNAVAILABLE] Cannot open your mailboxes now; try later");
 		return;
 	}
-	sess_login(s, name);
-	log_info("login: user=%s mech=%s from=%s", name, mech, s->peer);
+	sess_login(s, name, mech);
 	sess_tagged(s, "OK", "[CAPABILITY %s] Logged in", capabilities(s));
 }
 

@@ -42,6 +42,8 @@ struct session {
 	size_t nsaved;
 	char *idle_tag;            /* in IDLE: its tag, until DONE */
 	struct store_watch *watch; /* in IDLE with a mailbox selected */
+	unsigned long commands;    /* command lines answered, for the logout log line */
+	const char *end_reason;    /* why the session closes (sess_close), or NULL */
 };
 
 typedef void cmd_handler(struct session *s, struct imap_command *c);
@@ -68,7 +70,11 @@ void sess_continue(struct session *s, const char *text);
 /* Brings the selected mailbox's view up to date and reports what changed. */
 void sess_sync(struct session *s);
 void sess_unselect(struct session *s);
-void sess_login(struct session *s, const char *user);
+/* Moves to Authenticated as user and logs the login (once per session). */
+void sess_login(struct session *s, const char *user, const char *mech);
+/* The session ends once its output is sent; reason goes to the log's logout
+ * line ("logout", "timeout", ...; the first one given counts). */
+void sess_close(struct session *s, const char *reason);
 
 /* Arguments. */
 bool arg_is_astring(const struct imap_arg *a);

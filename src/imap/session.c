@@ -132,7 +132,7 @@ void sess_sync(struct session *s)
 		/* Another session deleted or renamed it: its sequence numbers
 		 * mean nothing any more (Dovecot says BYE here too). */
 		sess_untagged(s, "BYE The selected mailbox was deleted or renamed");
-		s->closing = true;
+		sess_close(s, "mailbox-gone");
 		return;
 	}
 	if (rc != STORE_OK && store_repair(s->store)) {
@@ -166,10 +166,18 @@ void sess_unselect(struct session *s)
 	s->state = STATE_AUTH;
 }
 
-void sess_login(struct session *s, const char *user)
+void sess_login(struct session *s, const char *user, const char *mech)
 {
 	s->user = xstrdup(user);
 	s->state = STATE_AUTH;
+	log_info("login: user=%s mech=%s from=%s", user, mech, s->peer);
+}
+
+void sess_close(struct session *s, const char *reason)
+{
+	s->closing = true;
+	if (!s->end_reason)
+		s->end_reason = reason;
 }
 
 static const char *state_names(unsigned states)
@@ -209,6 +217,9 @@ static void dispatch(struct session *s, struct imap_command *c)
 	s->expunge_ok = true;
 	const struct command_def *def =
 	    strcmp(c->name, "UID") == 0 ? uid_form(s, c) : command_find(c->name);
+	/* The name from the table only: what the client sent may be anything. */
+	log_debug("command: user=%s from=%s name=%s%s", s->user ? s->user : "-", s->peer,
+	          s->uid_cmd ? "UID " : "", def ? def->name : "(unknown)");
 	if (!def)
 		sess_tagged(s, "BAD", "Unknown command %.40s", c->name);
 	else if (!(def->states & s->state))
@@ -275,6 +286,7 @@ enum session_status session_feed(struct session *s, struct evbuffer *in)
 			sess_continue(s, "Ready for literal data");
 			break;
 		case PARSE_COMMAND:
+			s->commands++;
 			dispatch(s, cmd);
 			imap_command_free(cmd);
 			ran++;
@@ -286,11 +298,13 @@ enum session_status session_feed(struct session *s, struct evbuffer *in)
 				auth_sasl_response(s, line);
 			break;
 		case PARSE_ERROR:
+			s->commands++;
 			parse_error(s);
 			break;
 		case PARSE_FATAL:
 			evbuffer_add_printf(s->out, "* BYE %s\r\n", parser_error_text(s->parser));
-			s->closing = true;
+			s->commands++;
+			sess_close(s, "protocol-error");
 			break;
 		}
 	}
@@ -325,7 +339,7 @@ void session_timed_out(struct session *s)
 		                    (s->cfg->idle_timeout + 59) / 60);
 	else
 		evbuffer_add_printf(s->out, "* BYE Autologout; idle for too long\r\n");
-	s->closing = true;
+	sess_close(s, "timeout");
 	s->state = STATE_LOGOUT;
 }
 
@@ -337,8 +351,23 @@ bool session_busy(const struct session *s)
 void session_shutdown(struct session *s)
 {
 	evbuffer_add_printf(s->out, "* BYE Server shutting down; please reconnect\r\n");
-	s->closing = true;
+	sess_close(s, "shutdown");
 	s->state = STATE_LOGOUT;
+}
+
+const char *session_user(const struct session *s)
+{
+	return s->user;
+}
+
+unsigned long session_commands(const struct session *s)
+{
+	return s->commands;
+}
+
+const char *session_end_reason(const struct session *s)
+{
+	return s->end_reason;
 }
 
 void session_tls_started(struct session *s, struct evbuffer *out)
@@ -357,10 +386,10 @@ enum session_status session_start(struct session *s, const char *preauth_user)
 	enum store_rc rc = store_pool_open(s->cfg->pool, preauth_user, &s->store);
 	if (rc != STORE_OK) {
 		sess_untagged(s, "BYE [UNAVAILABLE] Cannot open the mailboxes of %s", preauth_user);
-		s->closing = true;
+		sess_close(s, "unavailable");
 		return SESSION_CLOSE;
 	}
-	sess_login(s, preauth_user);
+	sess_login(s, preauth_user, "PREAUTH");
 	sess_untagged(s, "PREAUTH [CAPABILITY %s] Logged in as %s", capabilities(s), preauth_user);
 	return SESSION_CONTINUE;
 }

@@ -96,6 +96,13 @@ void session_timed_out(struct session *s);
 bool session_busy(const struct session *s);
 /* The server is stopping: says BYE. The caller closes. */
 void session_shutdown(struct session *s);
+/* For the log line at the session's end: the user logged in (NULL: none),
+ * the command lines answered (syntax errors included), and why the session
+ * chose to close (NULL: it did not; the client left, or the connection
+ * failed). */
+const char *session_user(const struct session *s);
+unsigned long session_commands(const struct session *s);
+const char *session_end_reason(const struct session *s);
 /* TLS runs now (after STARTTLS), and out is the new output buffer: the
  * session counts as encrypted and STARTTLS is no longer offered. */
 void session_tls_started(struct session *s, struct evbuffer *out);

@@ -1,12 +1,16 @@
 #include "net/conn.h"
 
+#include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "util/log.h"
@@ -25,10 +29,37 @@ struct conn {
 	bool paused;
 	conn_closed_fn *on_closed;
 	void *arg;
+	/* For the logout line: IMAP bytes as the client sent and received them
+	 * (inside TLS, before encryption), counted as they enter the input
+	 * buffer and leave the output buffer; why the connection ended when the
+	 * session did not decide it; and when it began. */
+	uint64_t bytes_in, bytes_out;
+	const char *end_reason;
+	time_t started;
 };
+
+static time_t monotonic_secs(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+/* One line per connection, however it ended. */
+static void log_logout(const struct conn *c)
+{
+	const char *user = session_user(c->session), *why = session_end_reason(c->session);
+	if (!why)
+		why = c->end_reason ? c->end_reason : "closed";
+	log_info("logout: user=%s from=%s in=%llu out=%llu commands=%lu secs=%lld reason=%s",
+	         user ? user : "-", c->peer, (unsigned long long)c->bytes_in,
+	         (unsigned long long)c->bytes_out, session_commands(c->session),
+	         (long long)(monotonic_secs() - c->started), why);
+}
 
 static void conn_free(struct conn *c)
 {
+	log_logout(c);
 	session_free(c->session);
 	event_free(c->idle_timer);
 	event_free(c->pause_timer);
@@ -70,11 +101,25 @@ static void on_read(struct bufferevent *bev, void *arg);
 static void on_write(struct bufferevent *bev, void *arg);
 static void on_event(struct bufferevent *bev, short what, void *arg);
 
+/* Plain counters, run by libevent whenever a buffer changes. */
+static void count_in(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+	((struct conn *)arg)->bytes_in += info->n_added;
+}
+
+static void count_out(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+	((struct conn *)arg)->bytes_out += info->n_deleted;
+}
+
+/* For new bufferevents: at the start, and after STARTTLS. */
 static void set_callbacks(struct conn *c)
 {
 	bufferevent_setcb(c->in, on_read, c->out == c->in ? on_write : NULL, on_event, c);
 	if (c->out != c->in)
 		bufferevent_setcb(c->out, NULL, on_write, on_event, c);
+	evbuffer_add_cb(bufferevent_get_input(c->in), count_in, c);
+	evbuffer_add_cb(bufferevent_get_output(c->out), count_out, c);
 }
 
 static struct bufferevent *socket_bev(struct event_base *base, int fd, SSL_CTX *tls);
@@ -94,8 +139,10 @@ static bool start_tls(struct conn *c)
 	 * written from here (libevent freezes it for its own writer). */
 	evbuffer_unfreeze(out, 1);
 	while (evbuffer_get_length(out) > 0)
-		if (evbuffer_write(out, fd) <= 0)
+		if (evbuffer_write(out, fd) <= 0) {
+			c->end_reason = "error";
 			return begin_close(c);
+		}
 	/* TLS gets a descriptor of its own: the old bufferevent was made with
 	 * BEV_OPT_CLOSE_ON_FREE and closes the one it has. */
 	int tls_fd = dup(fd);
@@ -105,6 +152,7 @@ static bool start_tls(struct conn *c)
 		if (tls_fd >= 0)
 			close(tls_fd);
 		log_warn("STARTTLS from %s: cannot set up TLS", c->peer);
+		c->end_reason = "error";
 		return begin_close(c);
 	}
 	bufferevent_free(c->in);
@@ -114,6 +162,7 @@ static bool start_tls(struct conn *c)
 	set_callbacks(c);
 	bufferevent_enable(bev, EV_READ | EV_WRITE);
 	session_tls_started(c->session, bufferevent_get_output(bev));
+	log_info("starttls: from=%s", c->peer);
 	return true;
 }
 
@@ -170,16 +219,32 @@ static void on_write(struct bufferevent *bev, void *arg)
 	}
 }
 
+/* The details of a failed connection: for debugging, not for every day
+ * (clients vanish all the time). */
+static void log_error_detail(const struct conn *c, struct bufferevent *bev)
+{
+	char reason[200];
+	unsigned long e = c->encrypted ? bufferevent_get_openssl_error(bev) : 0;
+	if (e)
+		ERR_error_string_n(e, reason, sizeof reason);
+	else
+		snprintf(reason, sizeof reason, "%s",
+		         errno ? strerror(errno) : "connection closed");
+	log_debug("%s from %s: %s", c->encrypted ? "TLS" : "connection", c->peer, reason);
+}
+
 static void on_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct conn *c = arg;
-	if ((what & BEV_EVENT_ERROR) && c->encrypted) {
-		unsigned long e = bufferevent_get_openssl_error(bev);
-		char reason[200] = "connection closed";
-		if (e)
-			ERR_error_string_n(e, reason, sizeof reason);
-		log_debug("TLS from %s: %s", c->peer, reason);
+	const char *why = NULL;
+	if (what & BEV_EVENT_ERROR) {
+		log_error_detail(c, bev);
+		why = "error";
+	} else if (what & BEV_EVENT_TIMEOUT) {
+		why = "timeout"; /* a closing session's last words were not read */
 	}
+	if (!c->end_reason)
+		c->end_reason = why;
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))
 		conn_free(c);
 }
@@ -232,6 +297,7 @@ struct conn *conn_new(struct event_base *base, int in_fd, int out_fd, const stru
 {
 	struct conn *c = xcalloc(1, sizeof *c);
 	c->cfg = cfg;
+	c->started = monotonic_secs();
 	c->peer = xstrdup(link->peer);
 	c->encrypted = link->tls && link->implicit_tls;
 	c->tls = link->tls && !link->implicit_tls && in_fd == out_fd ? link->tls : NULL;
@@ -258,6 +324,8 @@ struct conn *conn_new(struct event_base *base, int in_fd, int out_fd, const stru
 	if (!c->tls)
 		l &= ~(unsigned)LINK_STARTTLS;
 	c->session = session_new(cfg, bufferevent_get_output(c->out), link->peer, l, arg);
+	log_info("connect: from=%s port=%s tls=%s", c->peer, link->port ? link->port : "-",
+	         c->encrypted ? "yes" : "no");
 	set_callbacks(c);
 	if (c->out != c->in)
 		bufferevent_enable(c->out, EV_WRITE);
@@ -287,5 +355,7 @@ void conn_shutdown(struct conn *c)
 		evbuffer_add_printf(out, "* BYE Server shutting down\r\n");
 		evbuffer_write(out, bufferevent_getfd(c->out));
 	}
+	if (!c->end_reason)
+		c->end_reason = "shutdown";
 	conn_free(c);
 }

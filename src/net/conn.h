@@ -18,6 +18,7 @@ struct conn;
 /* What the listener knows of a new connection. */
 struct conn_link {
 	const char *peer;  /* "ADDR:PORT" for the logs, or "stdio" */
+	const char *port;  /* the port it came in on, for the logs; NULL: none (stdio) */
 	bool local;        /* from this machine: loopback, or stdin/stdout */
 	SSL_CTX *tls;      /* NULL: no TLS on this connection */
 	bool implicit_tls; /* TLS from the first byte (RFC 8314), else offered by STARTTLS */

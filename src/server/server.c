@@ -38,6 +38,7 @@ struct port {
 	struct worker *w;
 	struct evconnlistener *listener; /* NULL: not configured */
 	bool implicit_tls;
+	char number[8]; /* the port number, for the connect log line */
 };
 
 /* What the master hands each worker it starts. */
@@ -222,6 +223,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	cl->slot = slot;
 	w->clients[w->n++] = cl;
 	struct conn_link link = {.peer = peer,
+	                         .port = port->number,
 	                         .local = is_loopback(sa),
 	                         .tls = w->tls,
 	                         .implicit_tls = port->implicit_tls};
@@ -230,7 +232,6 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 		client_closed(NULL, cl);
 		return;
 	}
-	log_debug("connect from %s%s", peer, port->implicit_tls ? " (TLS)" : "");
 	balance(w);
 }
 
@@ -289,6 +290,18 @@ static struct event *watch_changes(struct event_base *base, struct store_pool *p
 	return ev;
 }
 
+/* The number of the port a listening socket is bound to. */
+static void port_number(int fd, char *out, size_t len)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof ss;
+	int port = 0;
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
+		port = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
+		                                : ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	snprintf(out, len, "%d", port);
+}
+
 static int worker_main(const struct worker_start *ws)
 {
 	const struct server_config *scfg = ws->cfg;
@@ -302,10 +315,12 @@ static int worker_main(const struct worker_start *ws)
 	w.changes = watch_changes(w.base, w.cfg.pool);
 	for (int i = 0; i < NPORTS; i++) {
 		w.ports[i] = (struct port){.w = &w, .implicit_tls = i == PORT_TLS};
+		if (ws->lfd[i] < 0)
+			continue;
 		/* Backlog 0: the socket listens already; -1 would listen() again with 128. */
-		if (ws->lfd[i] >= 0)
-			w.ports[i].listener = evconnlistener_new(
-			    w.base, on_accept, &w.ports[i], LEV_OPT_CLOSE_ON_EXEC, 0, ws->lfd[i]);
+		w.ports[i].listener = evconnlistener_new(w.base, on_accept, &w.ports[i],
+		                                         LEV_OPT_CLOSE_ON_EXEC, 0, ws->lfd[i]);
+		port_number(ws->lfd[i], w.ports[i].number, sizeof w.ports[i].number);
 	}
 	w.resume_timer = evtimer_new(w.base, on_resume_accepting, &w);
 	struct event *term = evsignal_new(w.base, SIGTERM, on_stop, &w);

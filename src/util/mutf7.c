@@ -13,9 +13,7 @@ static int modified_b64_digit(unsigned char c)
 	return base64_digit(c, ',');
 }
 
-/* Decodes one UTF-8 sequence at s; returns its length, or 0 if it is
- * malformed, overlong, a surrogate or above U+10FFFF. */
-static size_t utf8_decode(const unsigned char *s, size_t len, uint32_t *cp)
+size_t utf8_decode(const unsigned char *s, size_t len, uint32_t *cp)
 {
 	size_t n, i;
 	uint32_t v, min;

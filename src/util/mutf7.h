@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Modified UTF-7 (len bytes, need not be NUL-terminated) to UTF-8. */
 char *mutf7_to_utf8(const char *in, size_t len);
@@ -22,5 +23,9 @@ char *utf8_to_mutf7(const char *in, size_t len);
  * nothing above U+10FFFF. NUL bytes count as valid (U+0000 is a character);
  * callers that forbid them must check for them separately. */
 bool utf8_valid(const char *s, size_t len);
+
+/* Decodes one UTF-8 sequence at s (len > 0 bytes available); returns its
+ * length, or 0 if it is malformed, overlong, a surrogate or above U+10FFFF. */
+size_t utf8_decode(const unsigned char *s, size_t len, uint32_t *cp);
 
 #endif
