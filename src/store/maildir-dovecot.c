@@ -1,10 +1,12 @@
 #include "store/maildir-dovecot.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "store/maildir.h"
 #include "util/mutf7.h"
@@ -168,6 +170,26 @@ void dovecot_uidlist_free(struct dovecot_uidlist *l)
 		free(l->uids[i].base);
 	free(l->uids);
 	*l = (struct dovecot_uidlist){0};
+}
+
+int dovecot_mark_imported(const char *dir)
+{
+	char *p = xasprintf("%s/gannet-imported", dir);
+	int fd = open(p, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	free(p);
+	if (fd < 0)
+		return -1;
+	int rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+bool dovecot_imported(const char *dir)
+{
+	char *p = xasprintf("%s/gannet-imported", dir);
+	bool marked = access(p, F_OK) == 0;
+	free(p);
+	return marked;
 }
 
 /* Lines "<index> <keyword>", index 0 for letter a. */

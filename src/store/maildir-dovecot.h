@@ -9,6 +9,7 @@
 #ifndef GANNET_STORE_MAILDIR_DOVECOT_H
 #define GANNET_STORE_MAILDIR_DOVECOT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,6 +30,13 @@ int dovecot_uidlist_read(const char *dir, struct dovecot_uidlist *out);
 /* The UID the list gives the file name (any info suffix ignored), or 0. */
 uint32_t dovecot_uidlist_find(const struct dovecot_uidlist *l, const char *name);
 void dovecot_uidlist_free(struct dovecot_uidlist *l);
+
+/* Once Gannet has imported a folder, its dovecot-uidlist is history: Gannet
+ * gives UIDs past it that the list does not know, so a later rebuild must
+ * not take them from it again (it could give an expunged UID to another
+ * message). The mark is the file gannet-imported in the folder. */
+int dovecot_mark_imported(const char *dir);
+bool dovecot_imported(const char *dir);
 
 #define DOVECOT_KEYWORDS 26
 /* dir/dovecot-keywords: kw[i] is the keyword of letter 'a' + i, or NULL. */

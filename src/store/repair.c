@@ -34,6 +34,8 @@
 
 struct rebuild_stats {
 	size_t mailboxes, messages, kept, renumbered, new_uidvalidity;
+	char **imported; /* folders whose dovecot-uidlist gave their UIDs */
+	size_t nimported;
 };
 
 /* One file of a mailbox being rebuilt and what is known of it. */
@@ -229,7 +231,7 @@ static int rebuild_mailbox(struct index *ix, const char *root, const char *name,
 	char *dir = maildir_dir(root, name);
 	const struct ix_mailbox *row = salvaged_mailbox(sv, name);
 	struct dovecot_uidlist dv = {0};
-	bool has_dv = !row && dovecot_uidlist_read(dir, &dv) == 0;
+	bool has_dv = !row && !dovecot_imported(dir) && dovecot_uidlist_read(dir, &dv) == 0;
 	char *kw[DOVECOT_KEYWORDS];
 	dovecot_keywords_read(dir, kw);
 	uint32_t uidvalidity = row ? row->uidvalidity : has_dv ? dv.uidvalidity : 0;
@@ -246,6 +248,10 @@ static int rebuild_mailbox(struct index *ix, const char *root, const char *name,
 		rc = index_mailbox_get(ix, name, &mb) == 0 ? 0 : -1;
 	if (rc == 0)
 		rc = add_messages(ix, mb.id, dir, f, n, st);
+	if (rc == 0 && has_dv) {
+		st->imported = xrealloc(st->imported, (st->nimported + 1) * sizeof *st->imported);
+		st->imported[st->nimported++] = xstrdup(dir);
+	}
 	if (rc == 0) {
 		st->mailboxes++;
 		st->new_uidvalidity += uidvalidity == 0;
@@ -364,6 +370,13 @@ static enum store_rc rebuild_locked(const struct user_paths *p)
 			set_aside(p->db);
 		rc = rename(tmp, p->db) < 0 || fsync_dir_of(p->db) < 0 ? -1 : 0;
 	}
+	for (size_t i = 0; i < stats.nimported; i++) {
+		if (rc == 0 && dovecot_mark_imported(stats.imported[i]) < 0)
+			log_warn("index: cannot mark %s as imported: %s", stats.imported[i],
+			         strerror(errno));
+		free(stats.imported[i]);
+	}
+	free(stats.imported);
 	if (rc == 0)
 		log_info(
 		    "index: %s: rebuilt %s from the Maildir: %zu mailbox%s, %zu message%s, "
