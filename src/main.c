@@ -22,18 +22,20 @@
 
 static void usage(void)
 {
-	fputs("usage: gannet serve --data DIR --listen HOST:PORT [--tls-listen HOST:PORT]\n"
-	      "                    [--cert FILE --key FILE] [--user NAME] [--foreground]\n"
-	      "                    [--plaintext-auth local|never|always]\n"
-	      "                    [--log-level error|warn|info|debug] [--debug]\n"
-	      "                    [--config FILE] [--SETTING N ...]   (gannet help settings)\n"
-	      "       gannet config check [--config FILE] [options as for serve]\n"
-	      "       gannet imap --preauth USER --data DIR\n"
-	      "       gannet user add|passwd|del NAME --data DIR [--password-stdin]\n"
-	      "       gannet user list --data DIR\n"
-	      "       gannet deliver USER --data DIR [--mailbox NAME] [--append-limit BYTES]\n"
-	      "       gannet index check|rebuild USER --data DIR | --config FILE\n",
-	      stderr);
+	fputs(
+	    "usage: gannet serve --data DIR --listen HOST:PORT [--tls-listen HOST:PORT]\n"
+	    "                    [--cert FILE --key FILE] [--user NAME] [--foreground]\n"
+	    "                    [--plaintext-auth local|never|always]\n"
+	    "                    [--log-level error|warn|info|debug] [--debug]\n"
+	    "                    [--config FILE] [--SETTING N ...]   (gannet help settings)\n"
+	    "       gannet config check [--config FILE] [options as for serve]\n"
+	    "       gannet imap --preauth USER --data DIR\n"
+	    "       gannet user add|passwd|del NAME --data DIR [--password-stdin]\n"
+	    "       gannet user list --data DIR\n"
+	    "       gannet deliver USER --data DIR [--mailbox NAME] [--append-limit BYTES]\n"
+	    "       (user, deliver, index: --config FILE instead of --data takes the file's data)\n"
+	    "       gannet index check|rebuild USER --data DIR | --config FILE\n",
+	    stderr);
 }
 
 struct options {
@@ -508,6 +510,46 @@ static const char *data_dir_of(int argc, char **argv, struct config_file *file)
 	return data;
 }
 
+/* argv with "--config FILE" turned into "--data DIR" (the file's data
+ * setting), for `user` and `deliver`, which read only --data. NULL when the
+ * file cannot be used (said on stderr). Free the array, not its strings. */
+static char **config_to_data(int argc, char **argv, struct config_file *file)
+{
+	char **out = xcalloc((size_t)argc + 1, sizeof *out);
+	memcpy(out, argv, (size_t)argc * sizeof *out);
+	for (int i = 1; i < argc - 1; i++) {
+		if (strcmp(argv[i], "--config") != 0)
+			continue;
+		const char *data = data_dir_of(argc, argv, file);
+		if (!data) {
+			free(out);
+			return NULL;
+		}
+		out[i] = "--data";
+		out[i + 1] = (char *)data;
+		break;
+	}
+	return out;
+}
+
+static int cmd_deliver(int argc, char **argv)
+{
+	struct options o;
+	defaults(&o);
+	struct config_file file = {0};
+	char **args = config_to_data(argc, argv, &file);
+	int rc;
+	if (!args)
+		rc = 75; /* EX_TEMPFAIL: the MTA keeps the message until this is fixed */
+	else if (!become_mail_user(data_arg(argc, args)))
+		rc = 75;
+	else
+		rc = deliver_main(argc, args, &o.server.session);
+	free(args);
+	config_free(&file);
+	return rc;
+}
+
 static int cmd_index(int argc, char **argv)
 {
 	struct config_file file = {0};
@@ -531,15 +573,16 @@ int main(int argc, char **argv)
 		return cmd_serve(argc - 1, argv + 1, false);
 	if (strcmp(cmd, "imap") == 0)
 		return cmd_serve(argc - 1, argv + 1, true);
-	if (strcmp(cmd, "user") == 0)
-		return cmd_user(argc - 1, argv + 1);
-	if (strcmp(cmd, "deliver") == 0) {
-		struct options o;
-		defaults(&o);
-		if (!become_mail_user(data_arg(argc - 1, argv + 1)))
-			return 75; /* EX_TEMPFAIL: the MTA keeps the message until this is fixed */
-		return deliver_main(argc - 1, argv + 1, &o.server.session);
+	if (strcmp(cmd, "user") == 0) {
+		struct config_file file = {0};
+		char **args = config_to_data(argc - 1, argv + 1, &file);
+		int rc = args ? cmd_user(argc - 1, args) : 2;
+		free(args);
+		config_free(&file);
+		return rc;
 	}
+	if (strcmp(cmd, "deliver") == 0)
+		return cmd_deliver(argc - 1, argv + 1);
 	if (strcmp(cmd, "config") == 0)
 		return cmd_config(argc - 1, argv + 1);
 	if (strcmp(cmd, "index") == 0)

@@ -461,6 +461,26 @@ int index_mailbox_counts(struct index *ix, int64_t id, struct ix_counts *out)
 	return rc == SQLITE_ROW ? 0 : -1;
 }
 
+static int insert_message(struct index *ix, int64_t mailbox_id, uint32_t uid, uint64_t modseq,
+                          const char *filename, uint32_t flags, const char *keywords,
+                          int64_t internaldate, uint64_t size)
+{
+	sqlite3_stmt *st =
+	    prepare(ix, "INSERT INTO message(mailbox_id, uid, filename, flags, keywords, modseq,"
+	                " internaldate, size) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, mailbox_id);
+	sqlite3_bind_int64(st, 2, uid);
+	sqlite3_bind_text(st, 3, filename, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, flags);
+	sqlite3_bind_text(st, 5, keywords ? keywords : "", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, (int64_t)modseq);
+	sqlite3_bind_int64(st, 7, internaldate);
+	sqlite3_bind_int64(st, 8, (int64_t)size);
+	return run(ix, st);
+}
+
 int index_message_add(struct index *ix, int64_t mailbox_id, const char *filename, uint32_t flags,
                       const char *keywords, int64_t internaldate, uint64_t size, uint32_t *uid)
 {
@@ -479,20 +499,9 @@ int index_message_add(struct index *ix, int64_t mailbox_id, const char *filename
 	ix->changed = true;
 	if (u <= 0 || u >= UINT32_MAX)
 		return -1; /* UIDs exhausted: the mailbox needs a new UIDVALIDITY */
-	st = prepare(ix, "INSERT INTO message(mailbox_id, uid, filename, flags, keywords, modseq,"
-	                 " internaldate, size) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
-	if (!st)
-		return -1;
-	sqlite3_bind_int64(st, 1, mailbox_id);
-	sqlite3_bind_int64(st, 2, u);
-	sqlite3_bind_text(st, 3, filename, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, flags);
-	sqlite3_bind_text(st, 5, keywords ? keywords : "", -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 6, modseq);
-	sqlite3_bind_int64(st, 7, internaldate);
-	sqlite3_bind_int64(st, 8, (int64_t)size);
 	*uid = (uint32_t)u;
-	return run(ix, st);
+	return insert_message(ix, mailbox_id, *uid, (uint64_t)modseq, filename, flags, keywords,
+	                      internaldate, size);
 }
 
 static int expunge_row(struct index *ix, int64_t mailbox_id, uint32_t uid, const char *base);
@@ -878,19 +887,8 @@ int index_message_add_as(struct index *ix, int64_t mailbox_id, uint32_t uid, con
 	int64_t modseq = sqlite3_column_int64(st, 0);
 	release(st);
 	ix->changed = true;
-	st = prepare(ix, "INSERT INTO message(mailbox_id, uid, filename, flags, keywords, modseq,"
-	                 " internaldate, size) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
-	if (!st)
-		return -1;
-	sqlite3_bind_int64(st, 1, mailbox_id);
-	sqlite3_bind_int64(st, 2, uid);
-	sqlite3_bind_text(st, 3, filename, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, flags);
-	sqlite3_bind_text(st, 5, keywords ? keywords : "", -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 6, modseq);
-	sqlite3_bind_int64(st, 7, internaldate);
-	sqlite3_bind_int64(st, 8, (int64_t)size);
-	return run(ix, st);
+	return insert_message(ix, mailbox_id, uid, (uint64_t)modseq, filename, flags, keywords,
+	                      internaldate, size);
 }
 
 int index_quick_check(struct index *ix, char **report)

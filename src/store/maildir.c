@@ -421,6 +421,13 @@ size_t maildir_base_len(const char *name)
 	return colon ? (size_t)(colon - name) : strlen(name);
 }
 
+int maildir_base_cmp(const char *a, const char *b)
+{
+	size_t la = maildir_base_len(a), lb = maildir_base_len(b);
+	int c = strncmp(a, b, la < lb ? la : lb);
+	return c ? c : (la > lb) - (la < lb);
+}
+
 uint32_t maildir_info_flags(const char *name)
 {
 	const char *info = strstr(name, ":2,");

@@ -89,5 +89,8 @@ char *maildir_sub(const char *dir, const char *sub);
 /* The base of a file name: everything before the ":2," info part. */
 size_t maildir_base_len(const char *name);
 uint32_t maildir_info_flags(const char *name);
+/* Orders file names by their base (the name before the info suffix), which
+ * stays the same when a file's flags change. */
+int maildir_base_cmp(const char *a, const char *b);
 
 #endif

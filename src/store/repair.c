@@ -70,23 +70,16 @@ static bool same_base(const char *a, const char *b)
 	return la == maildir_base_len(b) && strncmp(a, b, la) == 0;
 }
 
-static int base_cmp(const char *a, const char *b)
-{
-	size_t la = maildir_base_len(a), lb = maildir_base_len(b);
-	int c = strncmp(a, b, la < lb ? la : lb);
-	return c ? c : (la > lb) - (la < lb);
-}
-
 static int file_cmp(const void *a, const void *b)
 {
-	return base_cmp(((const struct maildir_file *)a)->name,
-	                ((const struct maildir_file *)b)->name);
+	return maildir_base_cmp(((const struct maildir_file *)a)->name,
+	                        ((const struct maildir_file *)b)->name);
 }
 
 static int msg_cmp(const void *a, const void *b)
 {
-	return base_cmp(((const struct ix_message *)a)->filename,
-	                ((const struct ix_message *)b)->filename);
+	return maildir_base_cmp(((const struct ix_message *)a)->filename,
+	                        ((const struct ix_message *)b)->filename);
 }
 
 static const struct ix_salvage_msg *salvaged_file(const struct ix_salvage_msg *m, size_t n,
@@ -492,7 +485,7 @@ static int check_mailbox(struct checker *c, const char *name)
 	while (rc == 0 && (i < nmsgs || j < nfiles)) {
 		int cmp = i == nmsgs    ? 1
 		          : j == nfiles ? -1
-		                        : base_cmp(msgs[i].filename, files[j].name);
+		                        : maildir_base_cmp(msgs[i].filename, files[j].name);
 		if (cmp < 0 && missing++ < 5)
 			differ(c, "%s: UID %u: the index has it, its file %s is gone", name,
 			       msgs[i].uid, msgs[i].filename);

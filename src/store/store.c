@@ -264,23 +264,16 @@ char *store_name_check(const struct store *s, const char *name, const char **why
 	return sbuf_take(&b);
 }
 
-static int base_cmp(const char *a, const char *b)
-{
-	size_t la = maildir_base_len(a), lb = maildir_base_len(b);
-	int c = strncmp(a, b, la < lb ? la : lb);
-	return c ? c : (la > lb) - (la < lb);
-}
-
 static int file_cmp(const void *a, const void *b)
 {
-	return base_cmp(((const struct maildir_file *)a)->name,
-	                ((const struct maildir_file *)b)->name);
+	return maildir_base_cmp(((const struct maildir_file *)a)->name,
+	                        ((const struct maildir_file *)b)->name);
 }
 
 static int msg_cmp(const void *a, const void *b)
 {
-	return base_cmp((*(struct ix_message *const *)a)->filename,
-	                (*(struct ix_message *const *)b)->filename);
+	return maildir_base_cmp((*(struct ix_message *const *)a)->filename,
+	                        (*(struct ix_message *const *)b)->filename);
 }
 
 /* Header searches read the index, not the files (issue 5): the header
@@ -391,9 +384,9 @@ static int sync_files(struct store *s, struct ix_mailbox *mb)
 	size_t j = 0;
 	for (size_t i = 0; i < nmsgs && rc == 0; i++) {
 		struct ix_message *msg = byname[i];
-		while (j < nfiles && base_cmp(files[j].name, msg->filename) < 0)
+		while (j < nfiles && maildir_base_cmp(files[j].name, msg->filename) < 0)
 			j++;
-		if (j == nfiles || base_cmp(files[j].name, msg->filename) != 0) {
+		if (j == nfiles || maildir_base_cmp(files[j].name, msg->filename) != 0) {
 			rc = index_message_expunge(s->ix, mb->id, msg->uid);
 			continue;
 		}

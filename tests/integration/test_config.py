@@ -164,3 +164,29 @@ def test_the_example_serves_over_tls():
         assert not any(m.encode() in err for m in harness.SANITIZER_MARKS), err[-3000:]
     finally:
         shutil.rmtree(d, ignore_errors=True)
+
+
+def test_subcommands_take_the_data_directory_from_the_file():
+    d = tempfile.mkdtemp(prefix="gannet-conf-")
+    try:
+        data = harness.mail_data_dir(d)
+        conf = write(os.path.join(d, "gannet.conf"), "data = %s\nlisten = 127.0.0.1:1\n" % data)
+        harness.gannet("user", "add", "carol", "--config", conf, "--password-stdin", stdin=b"pw-carol\n")
+        p = subprocess.run([harness.BIN, "user", "list", "--config", conf], capture_output=True, timeout=30)
+        assert p.returncode == 0 and p.stdout.split() == [b"carol"], p
+        msg = b"From: a@example.org\r\nSubject: via config\r\n\r\nhello\r\n"
+        p = subprocess.run([harness.BIN, "deliver", "carol", "--config", conf], input=msg,
+                           capture_output=True, timeout=30)
+        assert p.returncode == 0, p
+        cur = os.path.join(data, "users", "carol", "Maildir", "cur")
+        assert [open(os.path.join(cur, f), "rb").read() for f in os.listdir(cur)] == [msg]
+        p = subprocess.run([harness.BIN, "index", "check", "carol", "--config", conf],
+                           capture_output=True, timeout=30)
+        assert p.returncode == 0, p
+        # a file without a data setting: deliver says temporary failure (75)
+        bad = write(os.path.join(d, "bad.conf"), "workers = 2\n")
+        p = subprocess.run([harness.BIN, "deliver", "carol", "--config", bad], input=msg,
+                           capture_output=True, timeout=30)
+        assert p.returncode == 75 and b"sets no data directory" in p.stderr, p
+    finally:
+        shutil.rmtree(d, ignore_errors=True)

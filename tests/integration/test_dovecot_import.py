@@ -565,3 +565,20 @@ def test_dovecot_maildir_is_served_with_its_uids(srv):
     projects["MESSAGES"] += 1
     srv.start()
     gannet_matches(srv, seen, "after a restart")
+
+    # Gannet has since given UIDs Dovecot's lists do not know (INBOX's new
+    # messages): if its index is lost now, the stale lists must not be used
+    # again (an expunged UID could name another message), so every folder
+    # the import took from them gets a new UIDVALIDITY, and all mail stays
+    srv.stop()
+    os.unlink(os.path.join(data, "users", USER, "gannet.db"))
+    srv.start()
+    c = imap(srv.port)
+    for name, folder in seen.items():
+        st = status(c, name)
+        assert st["UIDVALIDITY"] != folder["UIDVALIDITY"], (name, st)
+        select(c, name, readonly=True)
+        got = fetch_all(c, name)
+        assert sorted(body for _, _, body in got.values()) == \
+            sorted(body for _, _, body in folder["msgs"].values()), name
+    c.logout()
