@@ -4,10 +4,12 @@
 # postfix and swaks are for tests/integration/test_postfix.py, which runs a
 # private Postfix instance; the system one is left unconfigured. clang and
 # libclang-rt-14-dev (libFuzzer and the sanitizer runtimes, only a
-# Recommends of clang) build the fuzz targets (tests/fuzz/).
+# Recommends of clang) build the fuzz targets (tests/fuzz/). isync (mbsync),
+# offlineimap3, fetchmail, neomutt and tmux are the real clients that
+# tests/integration/test_clients.py runs against the server.
 set -e
 PKGS="gcc make pkg-config libevent-dev libsqlite3-dev libssl-dev libcrypt-dev python3 curl openssl
-postfix swaks clang libclang-rt-14-dev"
+postfix swaks clang libclang-rt-14-dev isync offlineimap3 fetchmail neomutt tmux"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
