@@ -22,7 +22,8 @@ Every client runs with a subprocess timeout; no test needs the network."""
 import base64
 import contextlib
 import email
-import email.header
+import email.parser
+import email.policy
 import hashlib
 import os
 import random
@@ -479,3 +480,103 @@ def test_mbsync_imaps():
 
 def test_mbsync_starttls():
     mbsync_round_trip("starttls")
+
+
+# ------------------------------------------------------------- offlineimap3
+
+def offlineimap_config(srv, home, transport):
+    if transport == "plain":
+        remote = "remotehost = 127.0.0.1\nremoteport = %d\nssl = no\nstarttls = no\n" % srv.port
+    else:
+        # offlineimap checks the certificate's names: localhost (127.0.0.1 in /etc/hosts)
+        remote = "remotehost = localhost\nremoteport = %d\nssl = %s\nstarttls = %s\nsslcacertfile = %s\n" % (
+            srv.tls_port if transport == "imaps" else srv.port, "yes" if transport == "imaps" else "no",
+            "no" if transport == "imaps" else "yes", srv.cert)
+    rc = os.path.join(home, "offlineimaprc")
+    with open(rc, "w") as f:
+        f.write("[general]\naccounts = test\nmetadata = %s/meta\n\n"
+                "[Account test]\nlocalrepository = local\nremoterepository = remote\n\n"
+                "[Repository local]\ntype = Maildir\nlocalfolders = %s/mail\n\n"
+                "[Repository remote]\ntype = IMAP\n%sremoteuser = %s\nremotepass = %s\n"
+                "folderfilter = lambda f: f == 'INBOX'\n"
+                % (home, home, remote, harness.USER, harness.PASSWORD))
+    return rc, os.path.join(home, "mail", "INBOX")
+
+
+def offlineimap(rc, home):
+    p = run([OFFLINEIMAP, "-c", rc, "-o", "-u", "basic"], home)
+    out = (p.stdout + p.stderr).decode("utf-8", "replace")
+    assert p.returncode == 0, show(p)
+    assert "ERROR" not in out and "Traceback" not in out, out[-3000:]
+    return out
+
+
+def offlineimap_form(data):
+    """What offlineimap3 stores for a message it FETCHed as data: it parses
+    every message with Python's email package and writes it out again
+    (folder/IMAP.py and folder/Maildir.py: BytesParser with an 8-bit policy,
+    as_bytes with LF line ends), which, for one, puts a blank line between a
+    part's closing boundary and the next boundary. The bytes it got from the
+    server are therefore compared through the same regeneration."""
+    rfc = email.policy.default.clone(cte_type="8bit", utf8=True, refold_source="none", linesep="\r\n")
+    out = email.policy.default.clone(cte_type="8bit", utf8=True, refold_source="none")
+    return email.parser.BytesParser(policy=rfc).parsebytes(data).as_bytes(policy=out)
+
+
+def offlineimap_local(inbox):
+    """{server UID: (file name, flags, bytes)} from offlineimap's Maildir."""
+    out = {}
+    for name, (_, data) in maildir_files(inbox).items():
+        uid = int(re.search(r",U=(\d+)", name).group(1))
+        out[uid] = (name, maildir_flags(name.split(":2,", 1)[1] if ":2," in name else ""), data)
+    return out
+
+
+def offlineimap_round_trip(transport):
+    """Sync down; then a flag set and one cleared locally reach the server,
+    and a flag set and one cleared on the server reach the Maildir."""
+    with corpus_server() as (srv, uids):
+        home = workdir(srv, "offlineimap-" + transport)
+        rc, inbox = offlineimap_config(srv, home, transport)
+        before, _ = server_state(srv)
+        out = offlineimap(rc, home)
+        local = offlineimap_local(inbox)
+        assert sorted(local) == uids, (sorted(local), out[-2000:])
+        for uid, (subject, flags, data) in zip(uids, CORPUS):
+            name, lflags, got = local[uid]
+            want = offlineimap_form(data)
+            assert got == want, "%s: local copy differs (at %d)" % (subject, first_difference(got, want))
+            assert lflags == imap_flags(flags), (subject, name, flags)
+        assert server_state(srv)[0] == before, "offlineimap's download changed the server"
+
+        u_plain, u_umlaut, u_report, u_big, u_fwd, u_numbers = uids
+        # local: Plain hello read, Report no longer flagged
+        rename_flags(inbox, local[u_plain][0], "S")
+        rename_flags(inbox, local[u_report][0], "")
+        # server: Big photo archive flagged, the umlaut message unread again
+        server_store(srv, u_big, "+FLAGS", "\\Flagged")
+        server_store(srv, u_umlaut, "-FLAGS", "\\Seen")
+        offlineimap(rc, home)
+
+        msgs, _ = server_state(srv)
+        assert sorted(msgs) == uids, sorted(msgs)
+        got = {u: set(f) for u, (f, _) in msgs.items()}
+        assert got == {u_plain: {"\\Seen"}, u_umlaut: set(), u_report: set(), u_big: {"\\Flagged"},
+                       u_fwd: {"\\Seen", "\\Answered"}, u_numbers: set()}, got
+        assert all(msgs[u][1] == before[u][1] for u in uids), "a message's content changed"
+        local = offlineimap_local(inbox)
+        assert sorted(local) == uids, sorted(local)
+        assert {u: set(f) for u, (_, f, _) in local.items()} == got, local
+        assert all(local[u][2] == offlineimap_form(before[u][1]) for u in uids)
+
+
+def test_offlineimap_plain():
+    offlineimap_round_trip("plain")
+
+
+def test_offlineimap_imaps():
+    offlineimap_round_trip("imaps")
+
+
+def test_offlineimap_starttls():
+    offlineimap_round_trip("starttls")
