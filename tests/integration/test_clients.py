@@ -26,6 +26,7 @@ import email.parser
 import email.policy
 import hashlib
 import os
+import pwd
 import random
 import re
 import shutil
@@ -580,3 +581,97 @@ def test_offlineimap_imaps():
 
 def test_offlineimap_starttls():
     offlineimap_round_trip("starttls")
+
+
+# ---------------------------------------------------------------- fetchmail
+
+MDA = """#!/bin/sh
+# fetchmail's MDA: each message it hands over goes to a file of its own
+set -e
+cat > "$(mktemp %s/msg.XXXXXX)"
+"""
+
+
+def fetchmail_config(srv, home, transport):
+    out = os.path.join(home, "out")
+    os.mkdir(out)
+    mda = os.path.join(home, "mda")
+    with open(mda, "w") as f:
+        f.write(MDA % out)
+    os.chmod(mda, 0o700)
+    if transport == "plain":
+        port, tls = srv.port, 'sslproto ""'  # no opportunistic STARTTLS
+    else:
+        # `via` makes fetchmail connect to 127.0.0.1, sslcommonname is the
+        # name the certificate must carry; sslproto without ssl is STARTTLS
+        port = srv.tls_port if transport == "imaps" else srv.port
+        tls = '%s sslcertck sslcertfile "%s" sslcommonname localhost' % (
+            "ssl" if transport == "imaps" else 'sslproto "tls1.2+"', srv.cert)
+    rc = os.path.join(home, "fetchmailrc")
+    with open(rc, "w") as f:
+        f.write('set no syslog\n'
+                'poll localhost via 127.0.0.1 service %d protocol IMAP auth password timeout %d\n'
+                '  user "%s" there with password "%s" is "%s" here\n'
+                '  folder INBOX\n  keep no rewrite\n  %s\n  mda "%s"\n'
+                % (port, TIMEOUT - 10, harness.USER, harness.PASSWORD, pwd.getpwuid(os.getuid()).pw_name, tls, mda))
+    os.chmod(rc, 0o600)  # fetchmail refuses a readable rc file with passwords in it
+    return rc, out
+
+
+def fetchmail(rc, home, *args):
+    return run([FETCHMAIL, "-f", rc, "-N", "-v", "--pidfile", os.path.join(home, "pid"),
+                "-i", os.path.join(home, "ids"), *args], home)
+
+
+def fetchmail_keep(transport):
+    """fetchmail --all with keep: every message reaches the MDA as it was
+    appended (modulo LF line ends and the Received: field fetchmail adds),
+    the server keeps all of them (now \\Seen), and a second run without --all
+    finds nothing new."""
+    with corpus_server() as (srv, uids):
+        home = workdir(srv, "fetchmail-" + transport)
+        rc, out = fetchmail_config(srv, home, transport)
+        before, _ = server_state(srv)
+        p = fetchmail(rc, home, "--all")
+        assert p.returncode == 0, show(p)  # 0: mail was retrieved
+        log = (p.stdout + p.stderr).decode("utf-8", "replace")
+        assert ("SSL/TLS: using protocol" in log) == (transport != "plain"), log[-3000:]
+        assert bool(re.search(r"IMAP> A\d+ STARTTLS", log)) == (transport == "starttls"), log[-3000:]
+        assert "%d messages for %s" % (len(CORPUS), harness.USER) in log, log[-3000:]
+
+        got = {}
+        for name in os.listdir(out):
+            with open(os.path.join(out, name), "rb") as f:
+                data = f.read()
+            mid = re.search(rb"^Message-ID: (<[^>]*>)", data, re.M | re.I).group(1)
+            assert mid not in got, "delivered twice: %r" % mid
+            assert data.startswith(b"Received: from 127.0.0.1"), data[:200]
+            got[mid] = strip_header(data, b"Received")
+        assert len(got) == len(CORPUS), sorted(got)
+        for subject, _, data in CORPUS:
+            mid = re.search(rb"^Message-ID: (<[^>]*>)", data, re.M).group(1)
+            assert lf(data) == got[mid], "%s: delivered copy differs (at %d)" % (
+                subject, first_difference(got[mid], lf(data)))
+
+        msgs, _ = server_state(srv)
+        assert sorted(msgs) == uids, "keep: the server lost messages: %r" % sorted(msgs)
+        for u in uids:
+            assert msgs[u][1] == before[u][1], "UID %d changed" % u
+            assert msgs[u][0] == before[u][0] | {"\\Seen"}, (u, msgs[u][0], before[u][0])
+
+        p = fetchmail(rc, home)
+        assert p.returncode == 1, show(p)  # 1: no new mail
+        assert len(os.listdir(out)) == len(CORPUS)
+        assert sorted(server_state(srv)[0]) == uids
+
+
+def test_fetchmail_plain():
+    fetchmail_keep("plain")
+
+
+def test_fetchmail_imaps():
+    fetchmail_keep("imaps")
+
+
+def test_fetchmail_starttls():
+    fetchmail_keep("starttls")
