@@ -675,3 +675,100 @@ def test_fetchmail_imaps():
 
 def test_fetchmail_starttls():
     fetchmail_keep("starttls")
+
+
+# -------------------------------------------------------- neomutt in tmux
+
+MUTTRC = """set folder = "%(url)s"
+set spoolfile = "+INBOX"
+set imap_user = "%(user)s"
+set imap_pass = "%(password)s"
+set ssl_starttls = %(starttls)s
+set ssl_force_tls = %(force_tls)s
+set ssl_ca_certificates_file = "%(cert)s"
+set certificate_file = "%(home)s/certificates"
+set header_cache = ""
+set message_cachedir = ""
+set mailcap_path = ""
+set record = ""
+set postponed = ""
+set sort = date
+set index_format = "%%4C %%-20.20F %%s"
+set quit = yes
+set mail_check = 300
+set imap_keepalive = 300
+set timeout = 300
+"""
+
+
+def tmux(sock, *args, timeout=10):
+    return subprocess.run([TMUX, "-S", sock, *args], capture_output=True, timeout=timeout,
+                          env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8",
+                               "TERM": "xterm-256color", "HOME": os.path.dirname(sock)})
+
+
+def neomutt_index(transport):
+    """neomutt (private HOME, -n: no system muttrc) opens INBOX in a detached
+    tmux pane; the captured screen must list every subject of the corpus,
+    RFC 2047 decoded, in date order, and the status line the message count.
+    `q` quits neomutt with exit code 0, and the server's messages and flags
+    are as before but for neomutt's keyword Old."""
+    with corpus_server() as (srv, uids):
+        home = workdir(srv, "neomutt-" + transport)
+        if transport == "plain":
+            url = "imap://127.0.0.1:%d/" % srv.port
+        elif transport == "imaps":
+            url = "imaps://localhost:%d/" % srv.tls_port  # the certificate's name; 127.0.0.1 in /etc/hosts
+        else:
+            url = "imap://localhost:%d/" % srv.port
+        rc = os.path.join(home, "muttrc")
+        with open(rc, "w") as f:
+            f.write(MUTTRC % {"url": url, "user": harness.USER, "password": harness.PASSWORD, "cert": srv.cert,
+                              "home": home, "starttls": "yes" if transport == "starttls" else "no",
+                              "force_tls": "no" if transport == "plain" else "yes"})
+        before, _ = server_state(srv)
+        sock = os.path.join(home, "tmux.sock")
+        status = os.path.join(home, "exit-status")
+        cmd = "HOME=%s %s -n -F %s; echo $? > %s; sleep 1" % (home, NEOMUTT, rc, status)
+        p = tmux(sock, "-u", "-f", "/dev/null", "new-session", "-d", "-x", "160", "-y", "40", cmd)
+        assert p.returncode == 0, p.stderr
+        try:
+            deadline = time.time() + TIMEOUT
+            screen = ""
+            while time.time() < deadline:
+                screen = tmux(sock, "capture-pane", "-p").stdout.decode("utf-8", "replace")
+                if "Msgs:%d" % len(CORPUS) in screen and all(s in screen for s in SUBJECTS):
+                    break
+                time.sleep(0.2)
+            rows = [ln for ln in screen.splitlines() if re.match(r"^ +\d+ ", ln)]
+            shown = [next((s for s in SUBJECTS if ln.rstrip().endswith(s)), ln) for ln in rows]
+            assert shown == SUBJECTS, "neomutt's index:\n" + screen
+            assert "Msgs:%d" % len(CORPUS) in screen, screen
+            assert "Jürgen Müller" in screen, screen
+            tmux(sock, "send-keys", "q")
+            while time.time() < deadline and not os.path.exists(status):
+                time.sleep(0.1)
+            with open(status) as f:
+                assert f.read().strip() == "0", "neomutt's exit status; screen:\n" + screen
+        finally:
+            tmux(sock, "kill-server")
+        # leaving a mailbox, neomutt (mark_old) keeps "seen in the index but
+        # not read" as the keyword Old on the unread messages; nothing else
+        # may change
+        after, _ = server_state(srv)
+        assert sorted(after) == uids, sorted(after)
+        for u in uids:
+            want = before[u][0] | ({"Old"} if "\\Seen" not in before[u][0] else set())
+            assert after[u] == (want, before[u][1]), (u, after[u][0], want)
+
+
+def test_neomutt_plain():
+    neomutt_index("plain")
+
+
+def test_neomutt_imaps():
+    neomutt_index("imaps")
+
+
+def test_neomutt_starttls():
+    neomutt_index("starttls")
