@@ -1,37 +1,43 @@
 """Real third-party IMAP clients against a running Gannet (issue 8).
 
 Each test starts a server with TLS (harness.Server(tls=True): a self-signed
-certificate for localhost/127.0.0.1), appends the same corpus of messages
-(plain text, an RFC 2047 encoded-word subject, multipart with attachments,
-one message over 100 KB, mixed flags) and runs a client installed from
-Debian (scripts/deps.sh) in a private HOME, over plain IMAP on 127.0.0.1 and
-over TLS, trusting the generated certificate:
+certificate for localhost and 127.0.0.1), appends the same corpus (plain
+text, an RFC 2047 encoded-word subject and sender, multipart messages with
+attachments, a forwarded message/rfc822, one message over 160 KB, mixed
+flags) and runs a client installed from Debian (scripts/deps.sh) with a
+private HOME and configuration, over plain IMAP, implicit TLS and STARTTLS,
+trusting only the generated certificate. Clients that check the
+certificate's DNS name connect to "localhost" (127.0.0.1 in /etc/hosts;
+curl and fetchmail are pinned to 127.0.0.1 explicitly); the others to
+127.0.0.1.
 
-- curl: LIST, UID FETCH by URL, bytes compared (test_curl*.py cover more of
-  curl over plain IMAP; here the same over imaps:// and STARTTLS).
-- mbsync (isync): two-way sync into a Maildir, flags both ways, a local new
-  message and a local deletion pushed back, a second run that changes nothing.
-- offlineimap3: sync, then a flag changed locally reaches the server and a
-  flag changed on the server reaches the Maildir.
-- fetchmail: everything retrieved with keep into an MDA that writes files,
-  the server keeps every message.
-- neomutt in tmux: the index over imap:// and imaps:// shows the subjects.
+- curl: LIST and every message by UID, byte for byte, over imaps:// and
+  STARTTLS, and refusal without the certificate (test_curl.py and
+  test_curl_fetch.py cover curl over plain IMAP).
+- mbsync (isync): two-way sync into a Maildir (every message, its flags);
+  local flag changes, a local new message, a trashed and a deleted message,
+  a server-side flag and delivery, all synced both ways; then a run that
+  does nothing (no STORE/APPEND/EXPUNGE/body FETCH, both sides unchanged).
+- offlineimap3: sync, then flags set and cleared on either side reach the
+  other.
+- fetchmail: everything retrieved with keep into an MDA that writes files;
+  the server keeps every message; a second run finds nothing new.
+- neomutt in tmux: the index shows every subject, decoded, in date order;
+  a message appended meanwhile appears (IDLE); q quits cleanly.
 
-Every client runs with a subprocess timeout; no test needs the network."""
+Every client runs under a subprocess timeout; nothing leaves 127.0.0.1."""
 
 import base64
 import contextlib
 import email
 import email.parser
 import email.policy
-import hashlib
 import os
 import pwd
 import random
 import re
 import shutil
 import subprocess
-import tempfile
 import time
 
 import harness
@@ -166,6 +172,11 @@ def corpus_server():
         srv.cleanup()
 
 
+def need(path, package):
+    assert os.access(path, os.X_OK), "%s is missing: install the Debian package %s (scripts/deps.sh)" % (
+        path, package)
+
+
 def workdir(srv, name):
     """A private directory (the client's HOME and config) inside the
     server's temporary directory, removed with it."""
@@ -293,6 +304,7 @@ def test_curl_over_tls():
     the test certificate: LIST, and every message by UID byte for byte (the
     plain-IMAP cases are in test_curl.py and test_curl_fetch.py). Without the
     certificate curl refuses the server, so verification really happens."""
+    need(CURL, "curl")
     with corpus_server() as (srv, uids):
         home = workdir(srv, "curl")
         imaps = "imaps://localhost:%d/" % srv.tls_port
@@ -405,6 +417,7 @@ def server_append(srv, data):
 
 def mbsync_round_trip(transport):
     """Sync down, change both sides, sync (both ways), sync again (nothing)."""
+    need(MBSYNC, "isync")
     with corpus_server() as (srv, uids):
         home = workdir(srv, "mbsync-" + transport)
         rc, inbox = mbsync_config(srv, home, transport)
@@ -419,7 +432,8 @@ def mbsync_round_trip(transport):
         for uid, (subject, flags, data) in zip(uids, CORPUS):
             name, lflags, got = local[uid]
             assert same_message(got, data, drop=[b"X-TUID"]), (
-                "%s: local copy differs (at %d)" % (subject, first_difference(lf(got), lf(data))))
+                "%s: local copy differs (at %d)" % (
+                    subject, first_difference(lf(strip_header(got, b"X-TUID")), lf(data))))
             assert lflags == imap_flags(flags), (subject, name, flags)
         assert server_state(srv)[0] == before, "mbsync's download changed the server"
 
@@ -536,6 +550,7 @@ def offlineimap_local(inbox):
 def offlineimap_round_trip(transport):
     """Sync down; then a flag set and one cleared locally reach the server,
     and a flag set and one cleared on the server reach the Maildir."""
+    need(OFFLINEIMAP, "offlineimap3")
     with corpus_server() as (srv, uids):
         home = workdir(srv, "offlineimap-" + transport)
         rc, inbox = offlineimap_config(srv, home, transport)
@@ -628,6 +643,7 @@ def fetchmail_keep(transport):
     appended (modulo LF line ends and the Received: field fetchmail adds),
     the server keeps all of them (now \\Seen), and a second run without --all
     finds nothing new."""
+    need(FETCHMAIL, "fetchmail")
     with corpus_server() as (srv, uids):
         home = workdir(srv, "fetchmail-" + transport)
         rc, out = fetchmail_config(srv, home, transport)
@@ -695,9 +711,9 @@ set postponed = ""
 set sort = date
 set index_format = "%%4C %%-20.20F %%s"
 set quit = yes
-set mail_check = 300
-set imap_keepalive = 300
-set timeout = 300
+set imap_idle = yes
+set mail_check = 1
+set timeout = 1
 """
 
 
@@ -710,9 +726,12 @@ def tmux(sock, *args, timeout=10):
 def neomutt_index(transport):
     """neomutt (private HOME, -n: no system muttrc) opens INBOX in a detached
     tmux pane; the captured screen must list every subject of the corpus,
-    RFC 2047 decoded, in date order, and the status line the message count.
-    `q` quits neomutt with exit code 0, and the server's messages and flags
-    are as before but for neomutt's keyword Old."""
+    RFC 2047 decoded, in date order, and the status line the message count;
+    a message appended meanwhile appears (neomutt waits in IDLE). `q` quits
+    neomutt with exit code 0, and the server's messages and flags are as
+    before but for neomutt's keyword Old."""
+    need(NEOMUTT, "neomutt")
+    need(TMUX, "tmux")
     with corpus_server() as (srv, uids):
         home = workdir(srv, "neomutt-" + transport)
         if transport == "plain":
@@ -734,20 +753,29 @@ def neomutt_index(transport):
         assert p.returncode == 0, p.stderr
         try:
             deadline = time.time() + TIMEOUT
-            screen = ""
-            while time.time() < deadline:
-                screen = tmux(sock, "capture-pane", "-p").stdout.decode("utf-8", "replace")
-                if "Msgs:%d" % len(CORPUS) in screen and all(s in screen for s in SUBJECTS):
-                    break
-                time.sleep(0.2)
+
+            def screen_with(*texts):
+                while True:
+                    screen = tmux(sock, "capture-pane", "-p").stdout.decode("utf-8", "replace")
+                    if all(x in screen for x in texts) or time.time() > deadline:
+                        return screen
+                    time.sleep(0.2)
+
+            screen = screen_with("Msgs:%d" % len(CORPUS), *SUBJECTS)
             rows = [ln for ln in screen.splitlines() if re.match(r"^ +\d+ ", ln)]
             shown = [next((s for s in SUBJECTS if ln.rstrip().endswith(s)), ln) for ln in rows]
             assert shown == SUBJECTS, "neomutt's index:\n" + screen
             assert "Msgs:%d" % len(CORPUS) in screen, screen
             assert "Jürgen Müller" in screen, screen
+            # a message delivered while neomutt waits (in IDLE) shows up
+            time.sleep(1.5)
+            u_new = server_append(srv, SERVER_NEW)
+            screen = screen_with("arrived meanwhile", "Msgs:%d" % (len(CORPUS) + 1))
+            assert "arrived meanwhile" in screen and "Msgs:%d" % (len(CORPUS) + 1) in screen, screen
             tmux(sock, "send-keys", "q")
             while time.time() < deadline and not os.path.exists(status):
                 time.sleep(0.1)
+            assert os.path.exists(status), "neomutt did not quit; screen:\n" + screen
             with open(status) as f:
                 assert f.read().strip() == "0", "neomutt's exit status; screen:\n" + screen
         finally:
@@ -756,8 +784,9 @@ def neomutt_index(transport):
         # not read" as the keyword Old on the unread messages; nothing else
         # may change
         after, _ = server_state(srv)
-        assert sorted(after) == uids, sorted(after)
-        for u in uids:
+        assert sorted(after) == uids + [u_new], sorted(after)
+        before[u_new] = (frozenset(), SERVER_NEW)
+        for u in uids + [u_new]:
             want = before[u][0] | ({"Old"} if "\\Seen" not in before[u][0] else set())
             assert after[u] == (want, before[u][1]), (u, after[u][0], want)
 
