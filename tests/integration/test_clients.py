@@ -19,7 +19,7 @@ curl and fetchmail are pinned to 127.0.0.1 explicitly); the others to
   a server-side flag and delivery, all synced both ways; then a run that
   does nothing (no STORE/APPEND/EXPUNGE/body FETCH, both sides unchanged).
 - offlineimap3: sync, then flags set and cleared on either side reach the
-  other.
+  other, a local deletion is expunged and a local 150 KB message uploaded.
 - fetchmail: everything retrieved with keep into an MDA that writes files;
   the server keeps every message; a second run finds nothing new.
 - neomutt in tmux: the index shows every subject, decoded, in date order;
@@ -481,6 +481,8 @@ def mbsync_round_trip(transport):
         log = mbsync(rc, home)
         busy = re.findall(r">>> \d+ (UID STORE.*|APPEND.*|EXPUNGE|UID EXPUNGE.*|UID FETCH \S+ \(BODY.*)", log)
         assert not busy, busy
+        assert re.search(r"^far side: 6 messages, 0 recent$", log, re.M), log[-3000:]
+        assert re.search(r"^near side: 6 messages", log, re.M), log[-3000:]
         assert server_state(srv) == server_before
         assert snapshot(inbox) == local_before
 
@@ -549,7 +551,9 @@ def offlineimap_local(inbox):
 
 def offlineimap_round_trip(transport):
     """Sync down; then a flag set and one cleared locally reach the server,
-    and a flag set and one cleared on the server reach the Maildir."""
+    and a flag set and one cleared on the server reach the Maildir; a file
+    deleted locally is expunged on the server and a new local one (150 KB)
+    is uploaded."""
     need(OFFLINEIMAP, "offlineimap3")
     with corpus_server() as (srv, uids):
         home = workdir(srv, "offlineimap-" + transport)
@@ -572,18 +576,26 @@ def offlineimap_round_trip(transport):
         # server: Big photo archive flagged, the umlaut message unread again
         server_store(srv, u_big, "+FLAGS", "\\Flagged")
         server_store(srv, u_umlaut, "-FLAGS", "\\Seen")
+        # local: the forwarded message deleted, a large new one written
+        os.unlink(os.path.join(inbox, "cur", local[u_fwd][0]))
+        big_new = LOCAL_NEW + b"".join(b"%06d %s\n" % (i, b"z" * 70) for i in range(2000))
+        with open(os.path.join(inbox, "new", "1715497200.local.host"), "wb") as f:
+            f.write(big_new)
         offlineimap(rc, home)
 
         msgs, _ = server_state(srv)
-        assert sorted(msgs) == uids, sorted(msgs)
+        kept = [u_plain, u_umlaut, u_report, u_big, u_numbers]
+        new = sorted(set(msgs) - set(uids))
+        assert len(new) == 1 and sorted(msgs) == kept + new, ("want %r and one new" % kept, sorted(msgs))
+        assert msgs[new[0]][1] == big_new.replace(b"\n", b"\r\n"), "the uploaded message differs"
         got = {u: set(f) for u, (f, _) in msgs.items()}
         assert got == {u_plain: {"\\Seen"}, u_umlaut: set(), u_report: set(), u_big: {"\\Flagged"},
-                       u_fwd: {"\\Seen", "\\Answered"}, u_numbers: set()}, got
-        assert all(msgs[u][1] == before[u][1] for u in uids), "a message's content changed"
+                       u_numbers: set(), new[0]: set()}, got
+        assert all(msgs[u][1] == before[u][1] for u in kept), "a message's content changed"
         local = offlineimap_local(inbox)
-        assert sorted(local) == uids, sorted(local)
+        assert sorted(local) == kept + new, sorted(local)
         assert {u: set(f) for u, (_, f, _) in local.items()} == got, local
-        assert all(local[u][2] == offlineimap_form(before[u][1]) for u in uids)
+        assert all(local[u][2] == offlineimap_form(before[u][1]) for u in kept)
 
 
 def test_offlineimap_plain():
