@@ -6,10 +6,12 @@
 # is for tests/integration/test_dovecot_import.py (and bench/run), which run a
 # private Dovecot; the package's own service is kept from starting (below).
 # clang and libclang-rt-14-dev (libFuzzer and the sanitizer runtimes, only a
-# Recommends of clang) build the fuzz targets (tests/fuzz/).
+# Recommends of clang) build the fuzz targets (tests/fuzz/). isync (mbsync),
+# offlineimap3, fetchmail, neomutt and tmux are the real clients that
+# tests/integration/test_clients.py runs against the server.
 set -e
 PKGS="gcc make pkg-config libevent-dev libsqlite3-dev libssl-dev libcrypt-dev python3 curl openssl
-postfix swaks dovecot-imapd clang libclang-rt-14-dev"
+postfix swaks dovecot-imapd clang libclang-rt-14-dev isync offlineimap3 fetchmail neomutt tmux"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
