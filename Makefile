@@ -52,8 +52,9 @@ build/loadgen: $(LOADGEN_SRCS) bench/loadgen/loadgen.h
 run: deps build/gannet
 	@scripts/run-dev.sh
 
+# build/gannet too: tests/integration/test_install.py installs the release build.
 test: deps
-	@$(MAKE) --no-print-directory build/test/gannet $(UNIT_BINS)
+	@$(MAKE) --no-print-directory build/test/gannet $(UNIT_BINS) build/gannet
 	@tests/run.sh
 
 # `make install [PREFIX=/usr/local] [DESTDIR=]`: the release binary, the man

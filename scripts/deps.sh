@@ -4,10 +4,13 @@
 # postfix and swaks are for tests/integration/test_postfix.py, which runs a
 # private Postfix instance; the system one is left unconfigured. clang and
 # libclang-rt-14-dev (libFuzzer and the sanitizer runtimes, only a
-# Recommends of clang) build the fuzz targets (tests/fuzz/).
+# Recommends of clang) build the fuzz targets (tests/fuzz/). groff-base,
+# mandoc and systemd (for systemd-analyze) check the man pages and the unit
+# in tests/integration/test_install.py (systemd is installed, not started);
+# procps has /bin/kill, which the unit runs for a reload, and pgrep.
 set -e
 PKGS="gcc make pkg-config libevent-dev libsqlite3-dev libssl-dev libcrypt-dev python3 curl openssl
-postfix swaks clang libclang-rt-14-dev"
+postfix swaks clang libclang-rt-14-dev groff-base mandoc systemd procps"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
