@@ -5,9 +5,10 @@
 # private Postfix instance; the system one is left unconfigured. clang and
 # libclang-rt-14-dev (libFuzzer and the sanitizer runtimes, only a
 # Recommends of clang) build the fuzz targets (tests/fuzz/). groff-base,
-# mandoc and systemd (for systemd-analyze) check the man pages and the unit
-# in tests/integration/test_install.py (systemd is installed, not started);
-# procps has /bin/kill, which the unit runs for a reload, and pgrep.
+# mandoc and systemd check the man pages and the unit in
+# tests/integration/test_install.py (systemd-analyze, and systemd as PID 1 of
+# a private PID namespace; the machine's own init is left alone); procps has
+# /bin/kill, which the unit runs for a reload, and pgrep.
 set -e
 PKGS="gcc make pkg-config libevent-dev libsqlite3-dev libssl-dev libcrypt-dev python3 curl openssl
 postfix swaks clang libclang-rt-14-dev groff-base mandoc systemd procps"

@@ -1,10 +1,13 @@
 """Installing Gannet as a service (README "Installing"): `make install` and
-`make uninstall` with DESTDIR and PREFIX, the systemd unit
-(dist/gannet.service.in) as systemd-analyze sees it, the master working
-under the unit's capability bounding set and NoNewPrivileges, and the man
-pages: they render without warnings, and gannet.conf(5) documents every
-setting gannet has (so the docs cannot drift from the code unnoticed)."""
+`make uninstall` with DESTDIR and PREFIX; the systemd unit
+(dist/gannet.service.in) as systemd-analyze sees it, and run for real by
+systemd as PID 1 of a private PID namespace (as root), sandbox and all; the
+master under the unit's capability bounding set and NoNewPrivileges alone;
+and the man pages: they render without warnings, and gannet.conf(5)
+documents every setting gannet has (so the docs cannot drift from the code
+unnoticed)."""
 
+import imaplib
 import os
 import pwd
 import re
@@ -135,6 +138,8 @@ def test_make_install_puts_every_file_in_place_and_uninstall_removes_them():
         assert argv[0] == "/usr/sbin/gannet", argv
         assert argv[1] == "serve" and "--foreground" in argv, argv
         assert argv[argv.index("--config") + 1] == "/etc/gannet/gannet.conf", argv
+        (pre,) = svc("ExecStartPre")
+        assert shlex.split(pre) == ["/usr/sbin/gannet", "config", "check", "--config", "/etc/gannet/gannet.conf"], pre
         (reload_,) = svc("ExecReload")
         assert shlex.split(reload_)[1:] == ["-HUP", "$MAINPID"], reload_
         (stop,) = svc("TimeoutStopSec")
@@ -171,7 +176,7 @@ def test_the_unit_passes_systemd_analyze_verify():
         # it at the copy just installed under DESTDIR
         with open(os.path.join(d, "usr/lib/systemd/system/gannet.service")) as f:
             text = f.read()
-        assert text.count("/usr/sbin/gannet") == 1, text
+        assert text.count("/usr/sbin/gannet") == 2, text  # ExecStartPre, ExecStart
         os.mkdir(os.path.join(d, "verify"))
         unit = os.path.join(d, "verify", "gannet.service")
         with open(unit, "w") as f:
@@ -339,6 +344,203 @@ def test_master_works_under_the_units_capabilities_and_no_new_privileges():
                 os.kill(pid, signal.SIGKILL)
             proc.kill()
             proc.wait()
+        shutil.rmtree(d, ignore_errors=True)
+
+
+# Run inside new mount, PID and cgroup namespaces, as their PID 1 to be: the
+# installed unit goes into /run/systemd/system (with a drop-in that only
+# points ExecStart at the DESTDIR copy and the test's configuration and adds a
+# log file), the test's data directory is bound to /var/lib/gannet, and
+# systemd starts with a target that wants gannet.service alone.
+SYSTEMD_INNER = r"""
+set -e
+T="$1"
+mount -t tmpfs -o mode=755 tmpfs /run
+mkdir -p /run/systemd/system/gannet.service.d /run/gannet-test
+mount --bind "$T/run" /run/gannet-test
+mount -t tmpfs -o mode=755 tmpfs /sys/fs/cgroup
+mount -t cgroup2 cgroup2 /sys/fs/cgroup
+mount -t tmpfs -o mode=755 tmpfs /var/lib
+mkdir /var/lib/gannet
+mount --bind "$T/data" /var/lib/gannet
+mount --bind "$T/run/console" /dev/console
+cp "$T/inst/usr/lib/systemd/system/gannet.service" /run/systemd/system/
+cp "$T/run/test.conf" /run/systemd/system/gannet.service.d/
+printf '[Unit]\nWants=gannet.service\n' > /run/systemd/system/gannet-test.target
+export container=gannet-test
+exec /lib/systemd/systemd --unit=gannet-test.target --log-target=console --log-level=notice --show-status=no
+"""
+
+
+def _cgroup2_mount():
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            fields = line.split()
+            if fields[fields.index("-") + 1] == "cgroup2":
+                return fields[4]
+    return None
+
+
+def _free_low_port(exclude=()):
+    for port in range(990, 600, -1):
+        if port in exclude:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+                return port
+            except OSError:
+                continue
+    raise AssertionError("no free port below 1024")
+
+
+def test_the_installed_unit_runs_sandboxed_under_systemd():
+    """The real thing, without systemd on this machine: systemd 252 as PID 1
+    of a new PID namespace runs the installed unit with its whole sandbox
+    (capabilities, ProtectSystem=strict, PrivateTmp/Devices, the system call
+    filter, MemoryDenyWriteExecute, RestrictAddressFamilies, UMask, ...).
+    Ports below 1024, TLS, APPEND, SEARCH in a charset that glibc loads a
+    module for, IDLE woken through inotify, the shared failed-login table,
+    `systemctl reload` and `systemctl stop` all have to work in it."""
+    if os.geteuid() != 0:
+        return  # namespaces and systemd as PID 1 need root
+    cg2 = _cgroup2_mount()
+    assert cg2, "no cgroup2 file system mounted"
+    d = tempfile.mkdtemp(prefix="gannet-systemd-")
+    os.chmod(d, 0o755)
+    cgroup = os.path.join(cg2, "gannet-test-%d" % os.getpid())
+    proc = None
+    try:
+        make("install", "DESTDIR=" + os.path.join(d, "inst"), "PREFIX=/usr")
+        data = harness.mail_data_dir(d)
+        os.chmod(data, 0o750)
+        harness.gannet("user", "add", harness.USER, "--data", data, "--password-stdin",
+                       stdin=(harness.PASSWORD + "\n").encode())
+        run = os.path.join(d, "run")
+        os.mkdir(run)
+        cert, key = harness.make_cert(run)
+        os.chmod(key, 0o600)
+        open(os.path.join(run, "console"), "w").close()
+        port = _free_low_port()
+        tls_port = _free_low_port(exclude=(port,))
+        with open(os.path.join(run, "gannet.conf"), "w") as f:
+            f.write("data = /var/lib/gannet\nuser = %s\nlisten = 127.0.0.1:%d\ntls-listen = 127.0.0.1:%d\n"
+                    "cert = /run/gannet-test/cert.pem\nkey = /run/gannet-test/cert.key\nworkers = 2\n"
+                    "auth-fail-delay = 100\n" % (pwd.getpwuid(harness.MAIL_UID).pw_name, port, tls_port))
+        with open(os.path.join(run, "test.conf"), "w") as f:
+            f.write("[Unit]\nDefaultDependencies=no\n[Service]\n"
+                    "ExecStartPre=\nExecStartPre=/run/gannet-test/gannet config check --config /run/gannet-test/gannet.conf\n"
+                    "ExecStart=\nExecStart=/run/gannet-test/gannet serve --foreground --config /run/gannet-test/gannet.conf\n"
+                    "StandardOutput=append:/run/gannet-test/gannet.log\n")
+        shutil.copy(os.path.join(d, "inst/usr/sbin/gannet"), os.path.join(run, "gannet"))
+
+        os.mkdir(cgroup)  # systemd's tree goes below it, and goes with it
+
+        def into_cgroup():
+            with open(os.path.join(cgroup, "cgroup.procs"), "w") as f:
+                f.write(str(os.getpid()))
+        proc = subprocess.Popen(["unshare", "--pid", "--fork", "--mount", "--propagation", "private",
+                                 "--mount-proc", "--cgroup", "sh", "-c", SYSTEMD_INNER, "sh", d],
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=open(os.path.join(d, "unshare.log"), "wb"), preexec_fn=into_cgroup)
+
+        def logs():
+            out = []
+            for name in ("unshare.log", "run/console", "run/gannet.log"):
+                try:
+                    with open(os.path.join(d, name), "rb") as f:
+                        out.append("--- %s\n%s" % (name, f.read().decode("utf-8", "replace")[-2000:]))
+                except OSError:
+                    pass
+            return "\n".join(out)
+
+        def up():
+            assert proc.poll() is None, "systemd exited:\n" + logs()
+            try:
+                socket.create_connection(("127.0.0.1", tls_port), timeout=1).close()
+                return True
+            except OSError:
+                return False
+        _wait_for(up, 20, lambda: "gannet.service to listen:\n" + logs())
+        (pid1,) = _children(proc.pid)
+
+        def systemctl(*args):
+            return subprocess.run(["nsenter", "-t", str(pid1), "-m", "-p", "systemctl", *args],
+                                  capture_output=True, text=True, timeout=30)
+
+        def show(*props):
+            out = systemctl("show", "gannet.service", *("-p" + p for p in props)).stdout
+            return dict(line.split("=", 1) for line in out.splitlines())
+
+        main = int(show("MainPID")["MainPID"])
+        (master,) = [p for p in _children(pid1) if _status(p)["NSpid"].split()[-1] == str(main)]
+        ms = _status(master)
+        assert ms["Seccomp"] == "2" and ms["NoNewPrivs"] == "1" and ms["Uid"].split()[1] == "0", ms
+        with open("/proc/%d/mountinfo" % master) as f:
+            mounts = {ln.split()[4]: ln.split()[5] for ln in f}
+        assert mounts["/"].startswith("ro") and mounts["/var/lib/gannet"].startswith("rw"), mounts
+        assert mounts["/tmp"].startswith("rw") and "/dev" in mounts, mounts
+
+        srv = harness.Server.__new__(harness.Server)  # only for its client helpers
+        srv.port, srv.tls_port, srv.cert = port, tls_port, cert
+        c = srv.imap()
+        body = "привет мир\r\n".encode("koi8-r")
+        msg = (b"Subject: sandboxed\r\nContent-Type: text/plain; charset=koi8-r\r\n"
+               b"Content-Transfer-Encoding: 8bit\r\n\r\n" + body)
+        assert c.append("INBOX", None, None, msg)[0] == "OK"
+        c.select("INBOX")
+        c.literal = "мир".encode()
+        assert c.search("UTF-8", "BODY") == ("OK", [b"1"]), "iconv under MemoryDenyWriteExecute"
+        t = srv.imaps()
+        t.select("INBOX")
+        tag = t._new_tag()
+        t.send(tag + b" IDLE\r\n")
+        assert t.readline().startswith(b"+")
+        c.append("INBOX", None, None, b"Subject: two\r\n\r\nx\r\n")
+        t.sock.settimeout(5)
+        assert t.readline() == b"* 2 EXISTS\r\n", "IDLE (inotify) in the sandbox"
+        t.send(b"DONE\r\n")
+        t.readline()
+        t.logout()
+        bad = srv.imap(login=False)
+        try:
+            bad.login(harness.USER, "wrong")
+            raise AssertionError("a wrong password was taken")
+        except imaplib.IMAP4.error as e:
+            assert "AUTHENTICATIONFAILED" in str(e), e
+        c.logout()
+        for name in _tree(os.path.join(data, "users", harness.USER, "Maildir", "cur")):
+            st = os.lstat(name)
+            assert st.st_uid == harness.MAIL_UID and st.st_mode & 0o077 == 0, (name, oct(st.st_mode))
+
+        workers = _children(master)
+        assert len(workers) == 2, workers
+        r = systemctl("reload", "gannet")
+        assert r.returncode == 0, r
+        _wait_for(lambda: (lambda k: len(k) == 2 and not set(k) & set(workers))(_children(master)), 10,
+                  lambda: "new workers after systemctl reload:\n" + logs())
+        srv.imap().logout()
+
+        r = systemctl("stop", "gannet")
+        assert r.returncode == 0, r
+        st = show("ActiveState", "Result", "ExecMainStatus")
+        assert st == {"ActiveState": "inactive", "Result": "success", "ExecMainStatus": "0"}, (st, logs())
+        log = logs()
+        assert "configuration OK" in log and "SIGHUP: certificate" in log and "stopped" in log, log
+    finally:
+        if proc is not None:
+            for pid in _children(proc.pid):
+                os.kill(pid, signal.SIGKILL)  # PID 1 of the namespace: the kernel ends the rest
+            proc.kill()
+            proc.wait()
+        if os.path.isdir(cgroup):
+            for _ in range(50):  # the cgroups empty as their processes are reaped
+                try:
+                    for dirpath, dirnames, _files in sorted(os.walk(cgroup), key=lambda w: -w[0].count("/")):
+                        os.rmdir(dirpath)
+                    break
+                except OSError:
+                    time.sleep(0.1)
         shutil.rmtree(d, ignore_errors=True)
 
 
