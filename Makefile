@@ -16,7 +16,7 @@ TEST_OBJS := $(SRCS:%.c=build/test/obj/%.o)
 TEST_LIB_OBJS := $(LIB_SRCS:%.c=build/test/obj/%.o)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=build/test/unit/%)
 
-.PHONY: all deps run test unit integration clean format bench
+.PHONY: all deps run test unit integration clean format bench install uninstall
 
 all: build/gannet
 
@@ -52,9 +52,36 @@ build/loadgen: $(LOADGEN_SRCS) bench/loadgen/loadgen.h
 run: deps build/gannet
 	@scripts/run-dev.sh
 
+# build/gannet too: tests/integration/test_install.py installs the release build.
 test: deps
-	@$(MAKE) --no-print-directory build/test/gannet $(UNIT_BINS)
+	@$(MAKE) --no-print-directory build/test/gannet $(UNIT_BINS) build/gannet
 	@tests/run.sh
+
+# `make install [PREFIX=/usr/local] [DESTDIR=]`: the release binary, the man
+# pages, the example configuration and the systemd unit (README "Installing").
+# Nothing goes into /etc or /var: the configuration and the data directory are
+# the administrator's. DESTDIR is for packaging and for tests/integration/test_install.py.
+PREFIX  ?= /usr/local
+SBINDIR := $(PREFIX)/sbin
+MANDIR  := $(PREFIX)/share/man
+DOCDIR  := $(PREFIX)/share/doc/gannet
+UNITDIR := $(PREFIX)/lib/systemd/system
+INSTALLED := $(SBINDIR)/gannet $(MANDIR)/man8/gannet.8 $(MANDIR)/man5/gannet.conf.5 \
+             $(DOCDIR)/gannet.conf.example $(UNITDIR)/gannet.service
+
+# The unit names the installed binary: @SBINDIR@ is replaced at every install,
+# since PREFIX may differ from the last one.
+install: build/gannet
+	sed 's|@SBINDIR@|$(SBINDIR)|g' dist/gannet.service.in > build/gannet.service
+	install -D -m 0755 build/gannet $(DESTDIR)$(SBINDIR)/gannet
+	install -D -m 0644 doc/gannet.8 $(DESTDIR)$(MANDIR)/man8/gannet.8
+	install -D -m 0644 doc/gannet.conf.5 $(DESTDIR)$(MANDIR)/man5/gannet.conf.5
+	install -D -m 0644 doc/gannet.conf.example $(DESTDIR)$(DOCDIR)/gannet.conf.example
+	install -D -m 0644 build/gannet.service $(DESTDIR)$(UNITDIR)/gannet.service
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null || true
 
 format:
 	clang-format -i $(SRCS) $(wildcard src/*/*.h) $(UNIT_SRCS) tests/unit/unit.h

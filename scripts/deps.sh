@@ -8,10 +8,15 @@
 # clang and libclang-rt-14-dev (libFuzzer and the sanitizer runtimes, only a
 # Recommends of clang) build the fuzz targets (tests/fuzz/). isync (mbsync),
 # offlineimap3, fetchmail, neomutt and tmux are the real clients that
-# tests/integration/test_clients.py runs against the server.
+# tests/integration/test_clients.py runs against the server. groff-base,
+# mandoc and systemd check the man pages and the unit in
+# tests/integration/test_install.py (systemd-analyze, and systemd as PID 1 of
+# a private PID namespace; the machine's own init is left alone); procps has
+# /bin/kill, which the unit runs for a reload, and pgrep.
 set -e
 PKGS="gcc make pkg-config libevent-dev libsqlite3-dev libssl-dev libcrypt-dev python3 curl openssl
-postfix swaks dovecot-imapd clang libclang-rt-14-dev isync offlineimap3 fetchmail neomutt tmux"
+postfix swaks dovecot-imapd clang libclang-rt-14-dev isync offlineimap3 fetchmail neomutt tmux
+groff-base mandoc systemd procps"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
