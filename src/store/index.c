@@ -844,21 +844,27 @@ int index_message_header(struct index *ix, int64_t mailbox_id, uint32_t uid, cha
 	return rc;
 }
 
+int index_uidvalidity_floor(struct index *ix, uint32_t uidvalidity)
+{
+	sqlite3_stmt *st =
+	    prepare(ix, "UPDATE meta SET value = max(value, ?) WHERE key = 'uidvalidity'");
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, uidvalidity);
+	return run(ix, st);
+}
+
 int index_mailbox_add_as(struct index *ix, const char *name, const char *special_use,
                          const char *keywords, uint32_t uidvalidity, uint32_t uidnext)
 {
 	if (uidvalidity == 0 && next_uidvalidity(ix, &uidvalidity) < 0)
 		return -1;
 	/* Later mailboxes still get larger UIDVALIDITYs than this kept one. */
+	if (index_uidvalidity_floor(ix, uidvalidity) < 0)
+		return -1;
 	sqlite3_stmt *st =
-	    prepare(ix, "UPDATE meta SET value = max(value, ?) WHERE key = 'uidvalidity'");
-	if (!st)
-		return -1;
-	sqlite3_bind_int64(st, 1, uidvalidity);
-	if (run(ix, st) < 0)
-		return -1;
-	st = prepare(ix, "INSERT INTO mailbox(name, special_use, keywords, uidvalidity, uidnext,"
-	                 " recent_uid) VALUES (?1, ?2, ?3, ?4, ?5, ?5)");
+	    prepare(ix, "INSERT INTO mailbox(name, special_use, keywords, uidvalidity, uidnext,"
+	                " recent_uid) VALUES (?1, ?2, ?3, ?4, ?5, ?5)");
 	if (!st)
 		return -1;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
@@ -1014,6 +1020,13 @@ void index_salvage(const char *path, struct ix_salvage *out)
 	    exec(ix, "PRAGMA writable_schema=ON") == 0) {
 		sqlite3_busy_timeout(ix->db, 10000);
 		salvage_mailboxes(ix, out);
+		sqlite3_stmt *st = prepare(ix, "SELECT value FROM meta WHERE key = 'uidvalidity'");
+		if (st && step(ix, st) == SQLITE_ROW) {
+			int64_t v = sqlite3_column_int64(st, 0);
+			out->last_uidvalidity = v > 0 && v <= UINT32_MAX ? (uint32_t)v : 0;
+		}
+		if (st)
+			release(st);
 		salvage_messages(ix,
 		                 "SELECT mailbox_id, uid, filename, flags, keywords, internaldate"
 		                 " FROM message",

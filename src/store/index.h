@@ -121,6 +121,8 @@ int index_message_header(struct index *ix, int64_t mailbox_id, uint32_t uid, cha
  * new one) and UIDNEXT, and a message with a known UID. */
 int index_mailbox_add_as(struct index *ix, const char *name, const char *special_use,
                          const char *keywords, uint32_t uidvalidity, uint32_t uidnext);
+/* Mailboxes made from now on get a UIDVALIDITY above uidvalidity. */
+int index_uidvalidity_floor(struct index *ix, uint32_t uidvalidity);
 int index_message_add_as(struct index *ix, int64_t mailbox_id, uint32_t uid, const char *filename,
                          uint32_t flags, const char *keywords, int64_t internaldate, uint64_t size);
 
@@ -139,6 +141,7 @@ struct ix_salvage {
 	size_t nmsgs, nexpunged;
 	char **subscriptions;
 	size_t nsubscriptions;
+	uint32_t last_uidvalidity; /* the largest UIDVALIDITY the file ever gave */
 };
 void index_salvage(const char *path, struct ix_salvage *out);
 void index_salvage_free(struct ix_salvage *s);

@@ -323,6 +323,27 @@ static int fsync_dir_of(const char *path)
 	return rc;
 }
 
+/* Every UIDVALIDITY the tree's mailboxes had, as far as anything says: a
+ * mailbox that gets a new one must get a larger one (RFC 9051 2.3.1.1), even
+ * when the clock says the same second its old one was made. */
+static uint32_t highest_uidvalidity(const char *root, char **names, size_t n,
+                                    const struct ix_salvage *sv)
+{
+	uint32_t top = sv->last_uidvalidity;
+	for (size_t i = 0; i < sv->nmailboxes; i++)
+		if (sv->mailboxes[i].uidvalidity > top)
+			top = sv->mailboxes[i].uidvalidity;
+	for (size_t i = 0; i < n; i++) {
+		char *dir = maildir_dir(root, names[i]);
+		struct dovecot_uidlist dv;
+		if (dovecot_uidlist_read(dir, &dv) == 0 && dv.uidvalidity > top)
+			top = dv.uidvalidity;
+		dovecot_uidlist_free(&dv);
+		free(dir);
+	}
+	return top;
+}
+
 static int build_index(const char *path, const char *root, const struct ix_salvage *sv,
                        struct rebuild_stats *st)
 {
@@ -333,6 +354,8 @@ static int build_index(const char *path, const char *root, const struct ix_salva
 	if (index_open(path, &ix) != 0)
 		return -1;
 	int rc = maildir_folders(root, &names, &n) < 0 || index_begin(ix) < 0 ? -1 : 0;
+	if (rc == 0)
+		rc = index_uidvalidity_floor(ix, highest_uidvalidity(root, names, n, sv));
 	for (size_t i = 0; i < n && rc == 0; i++)
 		rc = rebuild_mailbox(ix, root, names[i], sv, st);
 	if (rc == 0)
