@@ -140,7 +140,8 @@ int dovecot_uidlist_read(const char *dir, struct dovecot_uidlist *out)
 		dovecot_uidlist_free(out);
 		return -1;
 	}
-	qsort(out->uids, out->n, sizeof *out->uids, uid_cmp);
+	if (out->n)
+		qsort(out->uids, out->n, sizeof *out->uids, uid_cmp);
 	return 0;
 }
 

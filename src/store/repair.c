@@ -93,8 +93,10 @@ static int salvage_msg_cmp(const void *a, const void *b)
 
 static void salvage_sort(struct ix_salvage *sv)
 {
-	qsort(sv->msgs, sv->nmsgs, sizeof *sv->msgs, salvage_msg_cmp);
-	qsort(sv->expunged, sv->nexpunged, sizeof *sv->expunged, salvage_msg_cmp);
+	if (sv->nmsgs)
+		qsort(sv->msgs, sv->nmsgs, sizeof *sv->msgs, salvage_msg_cmp);
+	if (sv->nexpunged)
+		qsort(sv->expunged, sv->nexpunged, sizeof *sv->expunged, salvage_msg_cmp);
 }
 
 static const struct ix_salvage_msg *salvaged_file(const struct ix_salvage_msg *m, size_t n,
@@ -527,8 +529,10 @@ static int check_mailbox(struct checker *c, const char *name)
 	if (rc < 0)
 		differ(c, "%s: cannot read the mailbox's directory or rows", name);
 	/* Both sides sorted by base name, then walked together. */
-	qsort(files, nfiles, sizeof *files, file_cmp);
-	qsort(msgs, nmsgs, sizeof *msgs, msg_cmp);
+	if (nfiles)
+		qsort(files, nfiles, sizeof *files, file_cmp);
+	if (nmsgs)
+		qsort(msgs, nmsgs, sizeof *msgs, msg_cmp);
 	size_t missing = 0, unknown = 0, i = 0, j = 0;
 	while (rc == 0 && (i < nmsgs || j < nfiles)) {
 		int cmp = i == nmsgs    ? 1

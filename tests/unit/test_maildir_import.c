@@ -109,6 +109,11 @@ static void test_uidlist_v1_and_broken(void)
 		CHECK(dovecot_uidlist_read(p, &l) == -1);
 		CHECK(l.n == 0 && l.uids == NULL);
 	}
+	/* a folder Dovecot made and never put a message in: a header only */
+	put(".V1/dovecot-uidlist", "3 V1795662431 N1 G97ccd8115fa2076b2d7b000083ecc375\n");
+	CHECK(dovecot_uidlist_read(p, &l) == 0);
+	CHECK(l.n == 0 && l.nextuid == 1 && dovecot_uidlist_find(&l, "a") == 0);
+	dovecot_uidlist_free(&l);
 	dir(".None");
 	snprintf(p, sizeof p, "%s/.None", root);
 	CHECK(dovecot_uidlist_read(p, &l) == 1);
