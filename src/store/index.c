@@ -844,6 +844,16 @@ int index_message_header(struct index *ix, int64_t mailbox_id, uint32_t uid, cha
 	return rc;
 }
 
+int index_mailbox_modseq_floor(struct index *ix, int64_t id, uint64_t modseq)
+{
+	sqlite3_stmt *st = prepare(ix, "UPDATE mailbox SET modseq = max(modseq, ?) WHERE id = ?");
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, (int64_t)modseq);
+	sqlite3_bind_int64(st, 2, id);
+	return run(ix, st);
+}
+
 int index_uidvalidity_floor(struct index *ix, uint32_t uidvalidity)
 {
 	sqlite3_stmt *st =
@@ -919,7 +929,7 @@ int index_quick_check(struct index *ix, char **report)
 static void salvage_mailboxes(struct index *ix, struct ix_salvage *out)
 {
 	sqlite3_stmt *st = prepare(ix, "SELECT id, name, special_use, keywords, uidvalidity,"
-	                               " uidnext FROM mailbox");
+	                               " uidnext, modseq FROM mailbox");
 	size_t cap = 0;
 	while (st && step(ix, st) == SQLITE_ROW) {
 		const char *name = (const char *)sqlite3_column_text(st, 1);
@@ -935,7 +945,8 @@ static void salvage_mailboxes(struct index *ix, struct ix_salvage *out)
 		                          .special_use = column_dup(st, 2),
 		                          .keywords = column_dup(st, 3),
 		                          .uidvalidity = (uint32_t)uv,
-		                          .uidnext = (uint32_t)next};
+		                          .uidnext = (uint32_t)next,
+		                          .modseq = (uint64_t)sqlite3_column_int64(st, 6)};
 	}
 	if (st)
 		release(st);

@@ -121,6 +121,9 @@ int index_message_header(struct index *ix, int64_t mailbox_id, uint32_t uid, cha
  * new one) and UIDNEXT, and a message with a known UID. */
 int index_mailbox_add_as(struct index *ix, const char *name, const char *special_use,
                          const char *keywords, uint32_t uidvalidity, uint32_t uidnext);
+/* MODSEQ never goes back within a UIDVALIDITY: a rebuilt mailbox goes on
+ * from the old one's. */
+int index_mailbox_modseq_floor(struct index *ix, int64_t id, uint64_t modseq);
 /* Mailboxes made from now on get a UIDVALIDITY above uidvalidity. */
 int index_uidvalidity_floor(struct index *ix, uint32_t uidvalidity);
 int index_message_add_as(struct index *ix, int64_t mailbox_id, uint32_t uid, const char *filename,
@@ -135,7 +138,8 @@ struct ix_salvage_msg {
 	int64_t internaldate;
 };
 struct ix_salvage {
-	struct ix_mailbox *mailboxes; /* id, name, special_use, keywords, uidvalidity, uidnext */
+	struct ix_mailbox *mailboxes; /* id, name, special_use, keywords, uidvalidity, uidnext,
+	                               * modseq */
 	size_t nmailboxes;
 	struct ix_salvage_msg *msgs, *expunged; /* expunged: mailbox_id, uid and filename */
 	size_t nmsgs, nexpunged;

@@ -45,6 +45,10 @@ enum store_rc mailbox_fresh(struct store *s, const char *name, struct ix_mailbox
 enum store_rc mailbox_sync_locked(struct store *s, const char *name, struct ix_mailbox *mb);
 /* Keeps the header block of the message file at path for header searches. */
 int cache_header(struct index *ix, int64_t mailbox_id, uint32_t uid, const char *path);
+/* Makes a new user's folders (Sent, Drafts, Trash, Junk, Archive, with
+ * their special-use, subscribed) in the tree at root and the index, inside
+ * the caller's transaction. */
+int add_default_folders(struct index *ix, const char *root);
 /* The special-use a new user's mailbox of this name gets (Sent: \Sent), or NULL. */
 const char *default_special_use(const char *name);
 /* Keywords as the index keeps them: space-separated. Caller frees. */

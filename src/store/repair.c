@@ -266,6 +266,8 @@ static int rebuild_mailbox(struct index *ix, const char *root, const char *name,
 		rc = index_mailbox_get(ix, name, &mb) == 0 ? 0 : -1;
 	if (rc == 0)
 		rc = add_messages(ix, mb.id, dir, f, n, st);
+	if (rc == 0 && row)
+		rc = index_mailbox_modseq_floor(ix, mb.id, row->modseq + 1);
 	if (rc == 0 && has_dv) {
 		st->imported = xrealloc(st->imported, (st->nimported + 1) * sizeof *st->imported);
 		st->imported[st->nimported++] = xstrdup(dir);
@@ -383,6 +385,11 @@ static int build_index(const char *path, const char *root, const struct ix_salva
 		rc = index_uidvalidity_floor(ix, highest_uidvalidity(root, names, n, sv));
 	for (size_t i = 0; i < n && rc == 0; i++)
 		rc = rebuild_mailbox(ix, root, names[i], sv, st);
+	/* A tree with an INBOX alone and no old index is a new user's that an
+	 * MTA delivered into before the first login: the folders a new user
+	 * gets, as if the first login had come first. */
+	if (rc == 0 && n == 1 && sv->nmailboxes == 0)
+		rc = add_default_folders(ix, root);
 	if (rc == 0)
 		rc = add_subscriptions(ix, root, sv, names, n);
 	if (rc == 0)

@@ -49,6 +49,21 @@ static int mkdir_p(const char *path)
 	return -1;
 }
 
+int add_default_folders(struct index *ix, const char *root)
+{
+	for (size_t i = 1; i < sizeof default_mailboxes / sizeof *default_mailboxes; i++) {
+		const char *name = default_mailboxes[i].name;
+		char *dir = maildir_dir(root, name);
+		int err = maildir_create(dir, true) < 0 ||
+		          index_mailbox_add(ix, name, default_mailboxes[i].special_use) < 0 ||
+		          index_subscribe(ix, name, true) < 0;
+		free(dir);
+		if (err)
+			return -1;
+	}
+	return 0;
+}
+
 static enum store_rc provision(struct store *s)
 {
 	struct ix_mailbox mb;
@@ -61,24 +76,12 @@ static enum store_rc provision(struct store *s)
 		index_rollback(s->ix);
 		return STORE_OK;
 	}
-	if (rc < 0) {
+	if (rc < 0 || index_mailbox_add(s->ix, "INBOX", NULL) < 0 ||
+	    index_subscribe(s->ix, "INBOX", true) < 0 ||
+	    add_default_folders(s->ix, s->maildir) < 0 || index_commit(s->ix) < 0) {
 		index_rollback(s->ix);
 		return STORE_ERROR;
 	}
-	for (size_t i = 0; i < sizeof default_mailboxes / sizeof *default_mailboxes; i++) {
-		const char *name = default_mailboxes[i].name;
-		char *dir = maildir_dir(s->maildir, name);
-		int err = maildir_create(dir, i > 0) < 0 ||
-		          index_mailbox_add(s->ix, name, default_mailboxes[i].special_use) < 0 ||
-		          index_subscribe(s->ix, name, true) < 0;
-		free(dir);
-		if (err) {
-			index_rollback(s->ix);
-			return STORE_ERROR;
-		}
-	}
-	if (index_commit(s->ix) < 0)
-		return STORE_ERROR;
 	log_info("store: created mailboxes for new user %s", s->user);
 	return STORE_OK;
 }

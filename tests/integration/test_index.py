@@ -8,6 +8,7 @@ import imaplib
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import threading
 import time
@@ -108,6 +109,14 @@ def snapshot_after_rebuild(srv):
 
 def index_path(srv):
     return os.path.join(srv.data, "users", harness.USER, "gannet.db")
+
+
+def mailbox_modseqs(srv):
+    db = sqlite3.connect("file:%s?mode=ro" % index_path(srv), uri=True)
+    try:
+        return dict(db.execute("SELECT name, modseq FROM mailbox"))
+    finally:
+        db.close()
 
 
 def gannet_index(srv, *args):
@@ -258,8 +267,14 @@ def test_index_check_and_rebuild_from_the_command_line():
         assert p.returncode == 1, out
         assert "1700000000.stray.host" in out and "not in the index" in out, out
         assert "is gone" in out, out
+        modseq_before = mailbox_modseqs(srv)
         p = gannet_index(srv, "rebuild")
         assert p.returncode == 0, p.stdout + p.stderr
+        # MODSEQ goes on from where it was, never back (no CONDSTORE client
+        # may see an old value again within the UIDVALIDITY)
+        modseq_after = mailbox_modseqs(srv)
+        for box, m in modseq_before.items():
+            assert modseq_after[box] > m, (box, m, modseq_after[box])
         p = gannet_index(srv, "check")
         assert p.returncode == 0, p.stdout + p.stderr
         srv.start()
@@ -287,5 +302,40 @@ def test_index_check_and_rebuild_from_the_command_line():
         p = subprocess.run([harness.BIN, "index", "frobnicate", harness.USER, "--data", srv.data],
                            capture_output=True, timeout=60)
         assert p.returncode == 2
+    finally:
+        srv.cleanup()
+
+
+def test_mail_delivered_before_the_first_login_is_imported_with_the_usual_folders():
+    """An MTA made DATA/users/NAME/Maildir and delivered into new/ before the
+    user existed for Gannet: `gannet user add` imports it, and the user has
+    the folders every new user gets."""
+    srv = harness.Server(users=())
+    try:
+        maildir = srv.maildir()
+        for sub in ("tmp", "new", "cur"):
+            os.makedirs(os.path.join(maildir, sub))
+        early = message("INBOX", 1).replace(b"\r\n", b"\n")
+        with open(os.path.join(maildir, "new", "1700000000.M1P1.mta"), "wb") as f:
+            f.write(early)
+        if os.getuid() == 0:
+            for root, dirs, files in os.walk(os.path.join(srv.data, "users")):
+                for name in dirs + files:
+                    os.chown(os.path.join(root, name), harness.MAIL_UID, harness.MAIL_GID)
+                os.chown(root, harness.MAIL_UID, harness.MAIL_GID)
+        srv.add_user(harness.USER, harness.PASSWORD)
+        c = srv.imap()
+        typ, data = c.list()
+        assert typ == "OK"
+        listed = b"\n".join(data)
+        for name, use in (("Sent", b"\\Sent"), ("Drafts", b"\\Drafts"), ("Trash", b"\\Trash"),
+                          ("Junk", b"\\Junk"), ("Archive", b"\\Archive")):
+            assert re.search(rb"\(([^)]*)%s[^)]*\) \"/\" \"?%s\"?" % (re.escape(use), name.encode()),
+                             listed), (name, listed)
+        typ, data = c.select("INBOX")
+        assert data == [b"1"], data
+        typ, data = c.uid("FETCH", "1", "(BODY.PEEK[])")
+        assert data[0][1] == early.replace(b"\n", b"\r\n")
+        c.logout()
     finally:
         srv.cleanup()
