@@ -121,12 +121,16 @@ static void index_rebuilt(struct session *s)
 		sess_tagged(s, "NO",
 		            "[UNAVAILABLE] The mail index was rebuilt; please log in again");
 	sess_untagged(s, "BYE [UNAVAILABLE] The mail index was rebuilt; please log in again");
-	s->closing = true;
+	sess_close(s, "index-rebuilt");
 }
 
 void sess_sync(struct session *s)
 {
 	struct view_changes ch;
+	if (!store_usable(s->store)) { /* an IDLE woken by the rebuild */
+		index_rebuilt(s);
+		return;
+	}
 	enum store_rc rc = view_sync(s->view, s->expunge_ok, &ch);
 	if (rc == STORE_NONEXISTENT && !s->closing) {
 		/* Another session deleted or renamed it: its sequence numbers

@@ -178,6 +178,16 @@ int index_open(const char *path, struct index **out)
 	return 0;
 }
 
+void index_detach(struct index *ix)
+{
+	/* The last connection to a database deletes "<path>-wal" by name as
+	 * it closes (sqlite3WalClose), and "<path>-shm" with it. SQLite 3.40
+	 * was seen leaving them alone once the file had been renamed, but
+	 * nothing promises that; with the WAL persisted it deletes neither. */
+	int one = 1;
+	sqlite3_file_control(ix->db, "main", SQLITE_FCNTL_PERSIST_WAL, &one);
+}
+
 void index_close(struct index *ix)
 {
 	if (!ix)

@@ -50,6 +50,10 @@ bool index_damaged(const struct index *ix);
  * frees), -1 could not check. */
 int index_quick_check(struct index *ix, char **report);
 void index_close(struct index *ix);
+/* For a connection whose file was renamed away (a rebuild put a new index
+ * in its place): its close must not remove the files now at its old path,
+ * which belong to the new index. Call before index_close. */
+void index_detach(struct index *ix);
 const char *index_errmsg(struct index *ix);
 
 int index_begin(struct index *ix);

@@ -473,6 +473,21 @@ static int lock_user(const struct user_paths *p)
 	return fd;
 }
 
+/* Wakes this user's sessions in every process (pool.h watches the changes
+ * file), so those in IDLE learn of the new index now, not at their next
+ * command. */
+static void tell_watchers(const struct user_paths *p)
+{
+	char *changes = xasprintf("%s/changes", p->home);
+	int fd = open(changes, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd >= 0) {
+		if (pwrite(fd, "x", 1, 0) != 1)
+			log_warn("index: cannot write %s: %s", changes, strerror(errno));
+		close(fd);
+	}
+	free(changes);
+}
+
 enum store_rc repair_index(const struct user_paths *p, const struct stat *seen)
 {
 	int lock = lock_user(p);
@@ -485,6 +500,8 @@ enum store_rc repair_index(const struct user_paths *p, const struct stat *seen)
 	bool done = seen && exists && (seen->st_ino == 0 || now.st_ino != seen->st_ino);
 	enum store_rc rc = done ? STORE_OK : rebuild_locked(p);
 	close(lock);
+	if (!done && rc == STORE_OK)
+		tell_watchers(p);
 	return rc;
 }
 

@@ -184,9 +184,8 @@ bool store_repair(struct store *s)
 		return false;
 	log_error("store: %s: the index went bad while in use; rebuilding it", s->user);
 	struct stat seen = {.st_ino = s->db_ino};
-	repair_index(&s->paths, &seen);
+	repair_index(&s->paths, &seen); /* which wakes this user's idling sessions */
 	s->dead = true;
-	store_changed(s); /* wakes this user's idling sessions everywhere */
 	return true;
 }
 
@@ -195,6 +194,8 @@ void store_close(struct store *s)
 	if (!s || (s->pool && !store_pool_release(s)))
 		return;
 	view_shares_drop(s);
+	if (s->ix && !store_usable(s))
+		index_detach(s->ix);
 	index_close(s->ix);
 	free(s->changes);
 	free(s->maildir);

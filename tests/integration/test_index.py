@@ -339,3 +339,38 @@ def test_mail_delivered_before_the_first_login_is_imported_with_the_usual_folder
         c.logout()
     finally:
         srv.cleanup()
+
+
+def test_a_rebuild_while_serving_ends_that_users_sessions_even_in_idle():
+    srv = harness.Server()
+    try:
+        populate(srv, per_box=5)
+        before, _ = snapshot(srv)
+        r = srv.raw().login()
+        r.cmd("S1", "SELECT INBOX")
+        r.send("I1 IDLE\r\n")
+        assert r.line().startswith(b"+ "), "no IDLE continuation"
+        p = gannet_index(srv, "rebuild")
+        assert p.returncode == 0, p.stdout + p.stderr
+        r.sock.settimeout(5)
+        line = r.line()
+        assert line.startswith(b"* BYE [UNAVAILABLE]") and b"rebuilt" in line, line
+        r.close()
+        # the file was sound: a new session sees every UID, flag and UIDVALIDITY kept
+        after, _ = snapshot(srv)
+        assert after == before
+        assert "reason=index-rebuilt" in srv.log()
+        # the old file's last connection has closed by now; the new index,
+        # its WAL and what was written to it since are whole
+        c = srv.imap()
+        typ, _ = c.append("INBOX", "(\\Flagged)", None, message("INBOX", 77))
+        assert typ == "OK"
+        c.logout()
+        srv.stop()
+        p = gannet_index(srv, "check")
+        assert p.returncode == 0, p.stdout + p.stderr
+        srv.start()
+        again, _ = snapshot(srv)
+        assert again["INBOX"][2][before["INBOX"][1]] == ({b"\\Flagged"}, message("INBOX", 77))
+    finally:
+        srv.cleanup()
