@@ -117,6 +117,9 @@ static enum store_rc open_index(struct store *s, bool had_maildir)
 		enum store_rc src = rc == 0 ? provision(s) : STORE_ERROR;
 		bool damaged = rc == INDEX_DAMAGED || (rc == 0 && index_damaged(s->ix));
 		if (src == STORE_OK && !damaged) {
+			/* A file index_open has just made: its inode is known now. */
+			if (st.st_ino == 0)
+				stat(p->db, &st);
 			s->db_ino = st.st_ino;
 			return STORE_OK;
 		}

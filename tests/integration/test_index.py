@@ -7,6 +7,7 @@ and `gannet index rebuild` from the command line."""
 import imaplib
 import os
 import re
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -372,5 +373,30 @@ def test_a_rebuild_while_serving_ends_that_users_sessions_even_in_idle():
         srv.start()
         again, _ = snapshot(srv)
         assert again["INBOX"][2][before["INBOX"][1]] == ({b"\\Flagged"}, message("INBOX", 77))
+    finally:
+        srv.cleanup()
+
+
+def test_a_user_whose_whole_directory_went_starts_afresh():
+    """DATA/users/NAME removed (an administrator wiped the mail): the next
+    login makes a new Maildir and index, and the session works on it (the
+    store knows the index file it made as its own)."""
+    srv = harness.Server()
+    try:
+        populate(srv, per_box=2)
+        srv.stop()
+        shutil.rmtree(os.path.join(srv.data, "users", harness.USER))
+        srv.start()
+        c = srv.imap()
+        typ, data = c.select("INBOX")
+        assert typ == "OK" and data == [b"0"], data
+        typ, _ = c.append("INBOX", None, None, message("INBOX", 5))
+        assert typ == "OK"
+        typ, data = c.noop()
+        assert typ == "OK"
+        typ, data = c.list()
+        assert typ == "OK" and any(b"\\Sent" in d for d in data), data
+        c.logout()
+        assert "index-rebuilt" not in srv.log()
     finally:
         srv.cleanup()
