@@ -3,8 +3,10 @@ with a temporary data directory, and gives tests IMAP clients for it.
 
 A test is a function test_*(srv) in a tests/integration/test_*.py module; the
 runner (run.py) gives each one a fresh Server, stops it afterwards and fails
-the test if the server printed any sanitizer report."""
+the test if the server printed any sanitizer report. A test that starts its
+own servers uses serving(), which does the same for each."""
 
+import contextlib
 import imaplib
 import os
 import socket
@@ -160,6 +162,26 @@ class Server:
         if login:
             c.login(user, password)
         return c
+
+
+@contextlib.contextmanager
+def serving(users=((USER, PASSWORD),), args=(), tls=False):
+    """A Server for the length of a with block: stopped, checked for
+    sanitizer reports and removed afterwards; a failure inside the block
+    carries the tail of the server's log."""
+    srv = Server(users=users, args=args, tls=tls)
+    try:
+        try:
+            yield srv
+        except BaseException as e:
+            if hasattr(e, "add_note"):
+                e.add_note("--- server log (tail) ---\n" + srv.log()[-3000:])
+            raise
+        srv.stop()
+        report = srv.sanitizer_report()
+        assert report is None, "sanitizer report in server log: %s\n%s" % (report, srv.log()[-4000:])
+    finally:
+        srv.cleanup()
 
 
 class Raw:

@@ -4,7 +4,6 @@ response data (LIST, STATUS, NAMESPACE, ...), servers with extra command-line
 arguments, and data-directory snapshots. Not a test module (no test_ prefix)."""
 
 import base64
-import contextlib
 import os
 import re
 import socket
@@ -388,23 +387,10 @@ def plain_ir(authz, user, password):
 # servers with arguments, and data snapshots
 
 
-@contextlib.contextmanager
 def server(*args):
     """A harness.Server started with extra command-line arguments; stopped,
     checked for sanitizer reports and removed afterwards."""
-    srv = harness.Server(args=list(args))
-    try:
-        try:
-            yield srv
-        except BaseException as e:
-            if hasattr(e, "add_note"):
-                e.add_note("--- server log (tail) ---\n" + srv.log()[-3000:])
-            raise
-        srv.stop()
-        report = srv.sanitizer_report()
-        assert report is None, "sanitizer report in server log: %s\n%s" % (report, srv.log()[-4000:])
-    finally:
-        srv.cleanup()
+    return harness.serving(args=args)
 
 
 def client(srv, login=False, timeout=20):

@@ -161,15 +161,8 @@ def append_corpus(srv):
 def corpus_server():
     """A TLS-enabled server with CORPUS appended: yields (srv, uids). Fails
     the test if the server printed a sanitizer report."""
-    srv = harness.Server(tls=True)
-    try:
-        uids = append_corpus(srv)
-        yield srv, uids
-        srv.stop()
-        report = srv.sanitizer_report()
-        assert not report, "sanitizer report: " + report + "\n" + srv.log()[-4000:]
-    finally:
-        srv.cleanup()
+    with harness.serving(tls=True) as srv:
+        yield srv, append_corpus(srv)
 
 
 def need(path, package):

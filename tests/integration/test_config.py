@@ -14,8 +14,9 @@ import harness
 EXAMPLE = os.path.join(harness.ROOT, "doc", "gannet.conf.example")
 
 
-def run(*args, timeout=30):
-    return subprocess.run([harness.BIN, *args], capture_output=True, timeout=timeout)
+def run(*args, stdin=None):
+    """A subcommand whose exit status the test checks; a sanitizer report fails it."""
+    return harness.gannet(*args, stdin=stdin, check=False)
 
 
 def write(path, text):
@@ -172,21 +173,18 @@ def test_subcommands_take_the_data_directory_from_the_file():
         data = harness.mail_data_dir(d)
         conf = write(os.path.join(d, "gannet.conf"), "data = %s\nlisten = 127.0.0.1:1\n" % data)
         harness.gannet("user", "add", "carol", "--config", conf, "--password-stdin", stdin=b"pw-carol\n")
-        p = subprocess.run([harness.BIN, "user", "list", "--config", conf], capture_output=True, timeout=30)
+        p = run("user", "list", "--config", conf)
         assert p.returncode == 0 and p.stdout.split() == [b"carol"], p
         msg = b"From: a@example.org\r\nSubject: via config\r\n\r\nhello\r\n"
-        p = subprocess.run([harness.BIN, "deliver", "carol", "--config", conf], input=msg,
-                           capture_output=True, timeout=30)
+        p = run("deliver", "carol", "--config", conf, stdin=msg)
         assert p.returncode == 0, p
         cur = os.path.join(data, "users", "carol", "Maildir", "cur")
         assert [open(os.path.join(cur, f), "rb").read() for f in os.listdir(cur)] == [msg]
-        p = subprocess.run([harness.BIN, "index", "check", "carol", "--config", conf],
-                           capture_output=True, timeout=30)
+        p = run("index", "check", "carol", "--config", conf)
         assert p.returncode == 0, p
         # a file without a data setting: deliver says temporary failure (75)
         bad = write(os.path.join(d, "bad.conf"), "workers = 2\n")
-        p = subprocess.run([harness.BIN, "deliver", "carol", "--config", bad], input=msg,
-                           capture_output=True, timeout=30)
+        p = run("deliver", "carol", "--config", bad, stdin=msg)
         assert p.returncode == 75 and b"sets no data directory" in p.stderr, p
     finally:
         shutil.rmtree(d, ignore_errors=True)

@@ -41,15 +41,9 @@ LIMIT_TEXT = re.compile(rb"(?i)too (many|long|deep|large|big)|nest|limit|\[TOOBI
 
 @contextlib.contextmanager
 def server(*args):
-    srv = harness.Server(args=list(args))
-    try:
+    with harness.serving(args=args) as srv:
         yield srv
         assert srv.alive(), "the server died:\n" + srv.log()[-3000:]
-        srv.stop()
-        report = srv.sanitizer_report()
-        assert not report, report + "\n" + srv.log()[-4000:]
-    finally:
-        srv.cleanup()
 
 
 def expect(tagged, tag, status, code=None, limit_text=False):

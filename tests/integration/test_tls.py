@@ -3,7 +3,6 @@ Python's ssl module and with openssl s_client; the plaintext policy
 (LOGINDISABLED, NO [PRIVACYREQUIRED]); the STARTTLS command-injection
 class; certificate reload on SIGHUP; the TLS versions refused."""
 
-import contextlib
 import imaplib
 import os
 import shutil
@@ -16,16 +15,8 @@ import time
 import harness
 
 
-@contextlib.contextmanager
 def tls_server(args=()):
-    srv = harness.Server(args=list(args), tls=True)
-    try:
-        yield srv
-        srv.stop()
-        report = srv.sanitizer_report()
-        assert not report, "sanitizer report: " + report + "\n" + srv.log()[-4000:]
-    finally:
-        srv.cleanup()
+    return harness.serving(args=args, tls=True)
 
 
 def caps(c):
