@@ -117,11 +117,13 @@ static void index_rebuilt(struct session *s)
 {
 	if (s->closing)
 		return;
+	/* Closing first: the tagged answer syncs the view, whose failure
+	 * would bring it back here. */
+	sess_close(s, "index-rebuilt");
 	if (s->cur)
 		sess_tagged(s, "NO",
 		            "[UNAVAILABLE] The mail index was rebuilt; please log in again");
 	sess_untagged(s, "BYE [UNAVAILABLE] The mail index was rebuilt; please log in again");
-	sess_close(s, "index-rebuilt");
 }
 
 void sess_sync(struct session *s)

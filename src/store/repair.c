@@ -209,6 +209,7 @@ static int gather_files(const char *root, const char *dir, const struct ix_salva
 		}
 		struct found *x = &f[k];
 		*x = (struct found){.name = files[i].name, .flags = files[i].flags};
+		files[i].name = NULL; /* x owns it now */
 		char *path = maildir_cur_path(dir, x->name);
 		int rc = maildir_crlf(root, path, &x->size, &x->mtime);
 		free(path);
@@ -216,7 +217,6 @@ static int gather_files(const char *root, const char *dir, const struct ix_salva
 			free(x->name); /* gone meanwhile, or not a message file */
 			continue;
 		}
-		files[i].name = NULL;
 		identify(x, sv, row, dv, kw);
 		k++;
 	}
