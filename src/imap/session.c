@@ -129,7 +129,9 @@ static void index_rebuilt(struct session *s)
 void sess_sync(struct session *s)
 {
 	struct view_changes ch;
-	if (!store_usable(s->store)) { /* an IDLE woken by the rebuild */
+	/* A command looked at dispatch; in IDLE, a wake-up (which a rebuild
+	 * sends) is the only moment to. */
+	if (s->idle_tag && !store_usable(s->store)) {
 		index_rebuilt(s);
 		return;
 	}

@@ -13,16 +13,14 @@
 
 struct store {
 	char *user;
-	char *maildir; /* root of the Maildir++ tree, INBOX */
-	char *changes; /* written after each change, for watchers (pool.h) */
 	struct index *ix;
 	struct store_limits lim;
 	struct store_pool *pool;   /* NULL: not shared */
 	unsigned refs;             /* sessions sharing it, when pooled */
 	struct view_share *shares; /* message lists shared by this store's views (view.c) */
-	struct user_paths paths;
-	ino_t db_ino; /* the index file this store has open */
-	bool dead;    /* its index was rebuilt: sessions must start again */
+	struct user_paths paths;   /* paths.maildir: the root of the tree, INBOX */
+	ino_t db_ino;              /* the index file this store has open */
+	bool dead;                 /* its index was rebuilt: sessions must start again */
 };
 
 /* Our own change to a mailbox's cur/ (APPEND, COPY, MOVE, EXPUNGE), made
@@ -43,6 +41,9 @@ bool store_pool_release(struct store *s);
 enum store_rc mailbox_fresh(struct store *s, const char *name, struct ix_mailbox *mb);
 /* The same inside the caller's transaction; mb is the row after the sync. */
 enum store_rc mailbox_sync_locked(struct store *s, const char *name, struct ix_mailbox *mb);
+/* Tells watchers in every process (pool.h): any write to the changes file
+ * wakes them, and they compare MODSEQs themselves. */
+void changes_touch(const struct user_paths *p);
 /* Keeps the header block of the message file at path for header searches. */
 int cache_header(struct index *ix, int64_t mailbox_id, uint32_t uid, const char *path);
 /* Makes a new user's folders (Sent, Drafts, Trash, Junk, Archive, with

@@ -93,7 +93,8 @@ static int uid_cmp(const void *a, const void *b)
 	return strcmp(((const struct dovecot_uid *)a)->base, ((const struct dovecot_uid *)b)->base);
 }
 
-int dovecot_uidlist_read(const char *dir, struct dovecot_uidlist *out)
+/* Reads dir/dovecot-uidlist's header, and its records unless header_only. */
+static int uidlist_parse(const char *dir, struct dovecot_uidlist *out, bool header_only)
 {
 	*out = (struct dovecot_uidlist){0};
 	FILE *f = open_in(dir, "dovecot-uidlist");
@@ -108,7 +109,7 @@ int dovecot_uidlist_read(const char *dir, struct dovecot_uidlist *out)
 		version = uidlist_header(line, out);
 		ok = version != 0;
 	}
-	while (ok && getline(&line, &cap, f) > 0) {
+	while (ok && !header_only && getline(&line, &cap, f) > 0) {
 		chomp(line);
 		if (!*line)
 			continue;
@@ -117,11 +118,7 @@ int dovecot_uidlist_read(const char *dir, struct dovecot_uidlist *out)
 		 * older than the lines after it: Dovecot appends records
 		 * without rewriting the header. */
 		ok = uidlist_record(line, version, &r);
-		if (ok && out->n && r.uid <= out->uids[out->n - 1].uid) {
-			free(r.base);
-			ok = false;
-		}
-		if (ok && r.uid == UINT32_MAX) {
+		if (ok && ((out->n && r.uid <= out->uids[out->n - 1].uid) || r.uid == UINT32_MAX)) {
 			free(r.base);
 			ok = false;
 		}
@@ -143,6 +140,17 @@ int dovecot_uidlist_read(const char *dir, struct dovecot_uidlist *out)
 	if (out->n)
 		qsort(out->uids, out->n, sizeof *out->uids, uid_cmp);
 	return 0;
+}
+
+int dovecot_uidlist_read(const char *dir, struct dovecot_uidlist *out)
+{
+	return uidlist_parse(dir, out, false);
+}
+
+uint32_t dovecot_uidlist_uidvalidity(const char *dir)
+{
+	struct dovecot_uidlist l;
+	return uidlist_parse(dir, &l, true) == 0 ? l.uidvalidity : 0;
 }
 
 uint32_t dovecot_uidlist_find(const struct dovecot_uidlist *l, const char *name)

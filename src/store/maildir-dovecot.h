@@ -27,6 +27,9 @@ struct dovecot_uidlist {
 /* dir/dovecot-uidlist: 0 read, 1 there is none, -1 unreadable or not one
  * Gannet understands (then nothing of it is used). */
 int dovecot_uidlist_read(const char *dir, struct dovecot_uidlist *out);
+/* The UIDVALIDITY in dir/dovecot-uidlist's header (its first line only), or
+ * 0 when there is none. */
+uint32_t dovecot_uidlist_uidvalidity(const char *dir);
 /* The UID the list gives the file name (any info suffix ignored), or 0. */
 uint32_t dovecot_uidlist_find(const struct dovecot_uidlist *l, const char *name);
 void dovecot_uidlist_free(struct dovecot_uidlist *l);

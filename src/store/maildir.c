@@ -563,14 +563,14 @@ int maildir_dir_mtimes(const char *dir, int64_t mtimes[2])
 	return 0;
 }
 
-int maildir_list(const char *dir, struct maildir_file **files, size_t *n)
+/* The files in dir/cur/; nothing on failure. */
+static int list_cur(const char *dir, struct maildir_file **files, size_t *n)
 {
-	if (!dir_ok(dir, "cur"))
-		return -1; /* a name maildir_dir could not map, or a link */
-	adopt_new(dir, NULL, NULL, NULL);
 	char *cur = xasprintf("%s/cur", dir);
 	DIR *d = opendir(cur);
 	free(cur);
+	*files = NULL;
+	*n = 0;
 	if (!d)
 		return -1;
 	size_t cap = 64, count = 0;
@@ -583,6 +583,14 @@ int maildir_list(const char *dir, struct maildir_file **files, size_t *n)
 	*files = f;
 	*n = count;
 	return 0;
+}
+
+int maildir_list(const char *dir, struct maildir_file **files, size_t *n)
+{
+	if (!dir_ok(dir, "cur"))
+		return -1; /* a name maildir_dir could not map, or a link */
+	adopt_new(dir, NULL, NULL, NULL);
+	return list_cur(dir, files, n);
 }
 
 static size_t count_entries(const char *dir)
@@ -601,22 +609,10 @@ int maildir_peek(const char *dir, struct maildir_file **files, size_t *n, size_t
 {
 	if (!dir_ok(dir, "cur"))
 		return -1;
-	char *cur = xasprintf("%s/cur", dir), *new = xasprintf("%s/new", dir);
-	DIR *d = opendir(cur);
-	size_t cap = 64, count = 0;
-	struct maildir_file *f = d ? xmalloc(cap * sizeof *f) : NULL;
-	struct dirent *e;
-	while (d && (e = readdir(d)))
-		if (e->d_name[0] != '.')
-			files_add(&f, &count, &cap, e->d_name);
-	if (d)
-		closedir(d);
+	char *new = maildir_sub(dir, "new");
 	*waiting = count_entries(new);
-	free(cur);
 	free(new);
-	*files = f;
-	*n = count;
-	return d ? 0 : -1;
+	return list_cur(dir, files, n);
 }
 
 void maildir_files_free(struct maildir_file *files, size_t n)

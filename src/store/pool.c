@@ -171,7 +171,7 @@ struct store_watch *view_watch(struct view *v, store_watch_fn *fn, void *arg)
 	for (int i = 0; i < WATCH_PATHS; i++)
 		w->wd[i] = -1;
 	if (p->fd >= 0) {
-		w->wd[WATCH_CHANGES] = wd_add(p, v->store->changes, IN_MODIFY);
+		w->wd[WATCH_CHANGES] = wd_add(p, v->store->paths.changes, IN_MODIFY);
 		/* An MTA links or renames into new/; another Maildir reader may delete. */
 		w->wd[WATCH_NEW] = wd_add(p, nw, IN_CREATE | IN_MOVED_TO);
 		w->wd[WATCH_CUR] = wd_add(p, cur, IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO);

@@ -362,10 +362,8 @@ static uint32_t highest_uidvalidity(const char *root, char **names, size_t n,
 			top = sv->mailboxes[i].uidvalidity;
 	for (size_t i = 0; i < n; i++) {
 		char *dir = maildir_dir(root, names[i]);
-		struct dovecot_uidlist dv;
-		if (dovecot_uidlist_read(dir, &dv) == 0 && dv.uidvalidity > top)
-			top = dv.uidvalidity;
-		dovecot_uidlist_free(&dv);
+		uint32_t v = dovecot_uidlist_uidvalidity(dir);
+		top = v > top ? v : top;
 		free(dir);
 	}
 	return top;
@@ -449,6 +447,7 @@ void user_paths_init(struct user_paths *p, const char *data_dir, const char *use
 	p->db = xasprintf("%s/gannet.db", p->home);
 	p->maildir = xasprintf("%s/Maildir", p->home);
 	p->lock = xasprintf("%s/index.lock", p->home);
+	p->changes = xasprintf("%s/changes", p->home);
 }
 
 void user_paths_free(struct user_paths *p)
@@ -457,6 +456,7 @@ void user_paths_free(struct user_paths *p)
 	free(p->db);
 	free(p->maildir);
 	free(p->lock);
+	free(p->changes);
 }
 
 /* Every rebuild of a user's index takes this lock, so only one process
@@ -473,21 +473,6 @@ static int lock_user(const struct user_paths *p)
 	return fd;
 }
 
-/* Wakes this user's sessions in every process (pool.h watches the changes
- * file), so those in IDLE learn of the new index now, not at their next
- * command. */
-static void tell_watchers(const struct user_paths *p)
-{
-	char *changes = xasprintf("%s/changes", p->home);
-	int fd = open(changes, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd >= 0) {
-		if (pwrite(fd, "x", 1, 0) != 1)
-			log_warn("index: cannot write %s: %s", changes, strerror(errno));
-		close(fd);
-	}
-	free(changes);
-}
-
 enum store_rc repair_index(const struct user_paths *p, const struct stat *seen)
 {
 	int lock = lock_user(p);
@@ -501,7 +486,7 @@ enum store_rc repair_index(const struct user_paths *p, const struct stat *seen)
 	enum store_rc rc = done ? STORE_OK : rebuild_locked(p);
 	close(lock);
 	if (!done && rc == STORE_OK)
-		tell_watchers(p);
+		changes_touch(p); /* sessions in IDLE learn of it now */
 	return rc;
 }
 

@@ -8,10 +8,11 @@
 
 #include "store/store.h"
 
-/* DATA/users/USER and what is in it. */
+/* DATA/users/USER and what is in it; changes is written after each change,
+ * for watchers (pool.h). */
 struct user_paths {
 	const char *user;
-	char *home, *db, *maildir, *lock;
+	char *home, *db, *maildir, *lock, *changes;
 };
 void user_paths_init(struct user_paths *p, const char *data_dir, const char *user);
 void user_paths_free(struct user_paths *p);

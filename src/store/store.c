@@ -78,7 +78,7 @@ static enum store_rc provision(struct store *s)
 	}
 	if (rc < 0 || index_mailbox_add(s->ix, "INBOX", NULL) < 0 ||
 	    index_subscribe(s->ix, "INBOX", true) < 0 ||
-	    add_default_folders(s->ix, s->maildir) < 0 || index_commit(s->ix) < 0) {
+	    add_default_folders(s->ix, s->paths.maildir) < 0 || index_commit(s->ix) < 0) {
 		index_rollback(s->ix);
 		return STORE_ERROR;
 	}
@@ -86,16 +86,18 @@ static enum store_rc provision(struct store *s)
 	return STORE_OK;
 }
 
-/* Tells watchers in every process (pool.h): any write to the change file
- * wakes them, and they compare MODSEQs themselves. */
-static void store_changed(void *arg)
+void changes_touch(const struct user_paths *p)
 {
-	struct store *s = arg;
-	int fd = open(s->changes, O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
+	int fd = open(p->changes, O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
 	if (fd < 0 || pwrite(fd, "x", 1, 0) != 1)
-		log_warn("store: cannot write %s: %s", s->changes, strerror(errno));
+		log_warn("store: cannot write %s: %s", p->changes, strerror(errno));
 	if (fd >= 0)
 		close(fd);
+}
+
+static void store_changed(void *arg)
+{
+	changes_touch(&((struct store *)arg)->paths);
 }
 
 /* Opens the index, rebuilding it first when it is missing beside an
@@ -143,16 +145,14 @@ enum store_rc store_open(const char *data_dir, const char *user, const struct st
 	s->refs = 1;
 	user_paths_init(&s->paths, data_dir, s->user);
 	char *users = xasprintf("%s/users", data_dir);
-	s->maildir = xstrdup(s->paths.maildir);
-	s->changes = xasprintf("%s/changes", s->paths.home);
 	struct stat st;
-	bool had_maildir = stat(s->maildir, &st) == 0;
+	bool had_maildir = stat(s->paths.maildir, &st) == 0;
 	enum store_rc rc = STORE_ERROR;
 	int fd = -1;
 	if (mkdir_p(users) < 0 || mkdir_p(s->paths.home) < 0 ||
-	    maildir_create(s->maildir, false) < 0 ||
-	    (fd = open(s->changes, O_WRONLY | O_CREAT | O_CLOEXEC, 0666)) < 0)
-		log_error("store: cannot create %s: %s", s->maildir, strerror(errno));
+	    maildir_create(s->paths.maildir, false) < 0 ||
+	    (fd = open(s->paths.changes, O_WRONLY | O_CREAT | O_CLOEXEC, 0666)) < 0)
+		log_error("store: cannot create %s: %s", s->paths.maildir, strerror(errno));
 	else
 		rc = open_index(s, had_maildir);
 	if (fd >= 0)
@@ -181,7 +181,7 @@ bool store_usable(struct store *s)
 
 bool store_repair(struct store *s)
 {
-	if (s->dead || !store_usable(s))
+	if (!store_usable(s))
 		return true;
 	if (!index_damaged(s->ix))
 		return false;
@@ -200,8 +200,6 @@ void store_close(struct store *s)
 	if (s->ix && !store_usable(s))
 		index_detach(s->ix);
 	index_close(s->ix);
-	free(s->changes);
-	free(s->maildir);
 	user_paths_free(&s->paths);
 	free(s->user);
 	free(s);
@@ -315,7 +313,7 @@ static int adopt_file(struct store *s, int64_t mailbox_id, const char *dir,
 	time_t mtime;
 	int rc = 0;
 	uint32_t uid;
-	if (maildir_crlf(s->maildir, path, &size, &mtime) == 0) {
+	if (maildir_crlf(s->paths.maildir, path, &size, &mtime) == 0) {
 		rc = index_message_add(s->ix, mailbox_id, f->name, f->flags, "", mtime, size, &uid);
 		if (rc == 0)
 			rc = cache_header(s->ix, mailbox_id, uid, path);
@@ -357,7 +355,7 @@ static int sync_new(struct store *s, struct ix_mailbox *mb, const char *dir, int
  * skipped them, -1 on error. */
 static int sync_files(struct store *s, struct ix_mailbox *mb)
 {
-	char *dir = maildir_dir(s->maildir, mb->name);
+	char *dir = maildir_dir(s->paths.maildir, mb->name);
 	int64_t mt[2];
 	int rc = -1;
 	if (maildir_dir_mtimes(dir, mt) < 0) {
@@ -478,7 +476,7 @@ static enum store_rc create_with_parents(struct store *s, const char *name)
 		if (slash)
 			*slash = '\0';
 		if (!mailbox_exists(s, path)) {
-			char *dir = maildir_dir(s->maildir, path);
+			char *dir = maildir_dir(s->paths.maildir, path);
 			if (++count > s->lim.max_mailboxes)
 				rc = STORE_LIMIT;
 			else if (!dir || maildir_create(dir, true) < 0 ||
@@ -524,7 +522,7 @@ enum store_rc store_delete(struct store *s, const char *name)
 		return STORE_ERROR;
 	}
 	/* Files go only after the index no longer names them. */
-	char *dir = maildir_dir(s->maildir, name);
+	char *dir = maildir_dir(s->paths.maildir, name);
 	if (maildir_remove(dir) < 0)
 		log_warn("store: %s: could not remove all of %s", s->user, dir);
 	free(dir);
@@ -564,8 +562,8 @@ static int rename_dirs(struct store *s, struct name_list *l, const char *from, c
 	size_t flen = strlen(from);
 	for (size_t i = 0; i < l->n; i++) {
 		char *newname = xasprintf("%s%s", to, l->names[i] + flen);
-		char *a = maildir_dir(s->maildir, l->names[i]),
-		     *b = maildir_dir(s->maildir, newname);
+		char *a = maildir_dir(s->paths.maildir, l->names[i]),
+		     *b = maildir_dir(s->paths.maildir, newname);
 		int rc = a && b ? rename(a, b) : -1;
 		free(newname);
 		free(a);
@@ -590,7 +588,8 @@ static enum store_rc move_all_messages(struct store *s, const struct ix_mailbox 
 	size_t n = 0;
 	if (index_mailbox_get(s->ix, to, &dst) != 0)
 		return STORE_ERROR;
-	char *src_dir = maildir_dir(s->maildir, from->name), *dst_dir = maildir_dir(s->maildir, to);
+	char *src_dir = maildir_dir(s->paths.maildir, from->name),
+	     *dst_dir = maildir_dir(s->paths.maildir, to);
 	enum store_rc rc =
 	    index_messages(s->ix, from->id, false, &m, &n) < 0 ? STORE_ERROR : STORE_OK;
 	for (size_t i = 0; i < n && rc == STORE_OK; i++) {
@@ -770,7 +769,7 @@ enum store_rc store_status(struct store *s, const char *name, struct store_statu
 
 enum store_rc store_tmpfile(struct store *s, int *fd, char **path)
 {
-	if (maildir_tmpfile(s->maildir, fd, path) < 0) {
+	if (maildir_tmpfile(s->paths.maildir, fd, path) < 0) {
 		log_error("store: %s: cannot create a temporary file: %s", s->user,
 		          strerror(errno));
 		return STORE_ERROR;
@@ -836,10 +835,10 @@ enum store_rc store_append(struct store *s, const char *mailbox, const struct st
 	const char *path = req->path;
 	struct ix_mailbox mb;
 	uint64_t size;
-	char *dir = maildir_dir(s->maildir, mailbox), *name = NULL;
+	char *dir = maildir_dir(s->paths.maildir, mailbox), *name = NULL;
 	char *kw = join_keywords(req->keywords, req->nkeywords);
 	time_t mtime;
-	if (maildir_crlf(s->maildir, path, &size, &mtime) < 0 || index_begin(s->ix) < 0) {
+	if (maildir_crlf(s->paths.maildir, path, &size, &mtime) < 0 || index_begin(s->ix) < 0) {
 		free(dir);
 		free(kw);
 		return STORE_ERROR;

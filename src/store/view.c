@@ -288,7 +288,7 @@ enum store_rc view_open(struct store *s, const char *name, bool readonly, struct
 	struct view *v = xcalloc(1, sizeof *v);
 	v->store = s;
 	v->name = xstrdup(name);
-	v->dir = maildir_dir(s->maildir, name);
+	v->dir = maildir_dir(s->paths.maildir, name);
 	v->id = sn.mb.id;
 	v->readonly = readonly;
 	if (sn.share) {
@@ -732,7 +732,7 @@ enum store_rc view_copy(struct view *v, const size_t *idx, size_t n, const char 
 	}
 	/* The files move (or are linked) while we hold the index lock, so no
 	 * other process can scan either directory half way through. */
-	char *dst_dir = maildir_dir(s->maildir, dest);
+	char *dst_dir = maildir_dir(s->paths.maildir, dest);
 	struct placed *p = xcalloc(n ? n : 1, sizeof *p);
 	size_t done = 0;
 	struct ix_mailbox src = {0};

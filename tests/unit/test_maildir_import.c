@@ -78,6 +78,8 @@ static void test_uidlist_v3(void)
 	CHECK(dovecot_uidlist_find(&l, "1795662431.M1P1.vm") == 0);
 	CHECK(dovecot_uidlist_find(&l, "nothing") == 0);
 	dovecot_uidlist_free(&l);
+	CHECK(dovecot_uidlist_uidvalidity(p) == 1795662431u);
+	CHECK(dovecot_uidlist_uidvalidity(root) == 0); /* none there */
 }
 
 static void test_uidlist_v1_and_broken(void)
