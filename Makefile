@@ -37,7 +37,7 @@ build/test/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CSTD) $(WARN) $(CFLAGS_TEST) -Isrc -MMD -MP -c -o $@ $<
 
-build/test/unit/%: tests/unit/%.c tests/unit/unit.h $(TEST_LIB_OBJS)
+build/test/unit/%: tests/unit/%.c tests/unit/unit.h tests/mime_tree_check.h $(TEST_LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CSTD) $(WARN) $(CFLAGS_TEST) -Isrc -Itests/unit -o $@ $< $(TEST_LIB_OBJS) $(LIBS)
 

@@ -13,6 +13,8 @@
 #include "mime/mime-int.h"
 #include "unit.h"
 
+#include "../mime_tree_check.h"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -209,111 +211,15 @@ static char *damaged(const struct corpus *c, size_t *len)
 
 static size_t stat_parts, stat_deepest, stat_multipart, stat_message;
 
-static bool part_ok(const struct mime_part *p, const char *data, size_t len, int depth)
+/* What the random messages reached, for the summary line. */
+static void count_parts(const struct mime_part *p, int depth)
 {
-	unsigned kinds = p->flags & (MIME_PART_MULTIPART | MIME_PART_MESSAGE | MIME_PART_OPAQUE);
-	uint64_t prev_end;
-
-	if (!(p->header_start <= p->body_start && p->body_start <= p->body_end &&
-	      p->body_end <= len))
-		return false;
-	if (p->header_len > p->body_start - p->header_start ||
-	    memcmp(p->header, data + p->header_start, p->header_len) != 0)
-		return false;
-	if (p->body_vsize < p->body_end - p->body_start || p->body_lines > p->body_vsize ||
-	    p->header_vsize < p->body_start - p->header_start)
-		return false;
-	if (kinds != 0 && kinds != MIME_PART_MULTIPART && kinds != MIME_PART_MESSAGE &&
-	    kinds != MIME_PART_OPAQUE)
-		return false;
-	if ((p->flags & MIME_PART_MESSAGE) && p->nchildren != 1)
-		return false;
-	if (!(p->flags & (MIME_PART_MULTIPART | MIME_PART_MESSAGE)) && p->nchildren != 0)
-		return false;
-	if (depth > MIME_MAX_DEPTH || !p->type || !p->subtype)
-		return false;
 	stat_parts++;
 	stat_deepest = (size_t)depth > stat_deepest ? (size_t)depth : stat_deepest;
 	stat_multipart += (p->flags & MIME_PART_MULTIPART) && p->nchildren > 0;
 	stat_message += (p->flags & MIME_PART_MESSAGE) != 0;
-	prev_end = p->body_start;
-	for (size_t i = 0; i < p->nchildren; i++) {
-		const struct mime_part *c = &p->children[i];
-		if (c->header_start < prev_end || c->body_end > p->body_end ||
-		    !part_ok(c, data, len, depth + 1))
-			return false;
-		prev_end = c->body_end;
-	}
-	return true;
-}
-
-/* Whether s is a well-formed IMAP parenthesised list: atoms, quoted
- * strings without CR, LF or 8-bit, literals of the stated length. */
-static bool imap_ok(const char *s)
-{
-	size_t n = strlen(s), i = 0;
-	int depth = 0;
-
-	if (n < 2 || s[0] != '(' || s[n - 1] != ')')
-		return false;
-	while (i < n) {
-		unsigned char c = (unsigned char)s[i];
-		if (c == '(' || c == ')' || c == ' ') {
-			depth += c == '(' ? 1 : c == ')' ? -1 : 0;
-			if (depth < 0 || (depth == 0 && i + 1 < n))
-				return false;
-			i++;
-		} else if (c == '"') {
-			for (i++; i < n && s[i] != '"'; i++) {
-				unsigned char q = (unsigned char)s[i];
-				if (q == '\r' || q == '\n' || q >= 0x80)
-					return false;
-				if (q == '\\' &&
-				    (i + 1 >= n || (s[i + 1] != '"' && s[i + 1] != '\\')))
-					return false;
-				i += q == '\\';
-			}
-			if (i++ >= n)
-				return false;
-		} else if (c == '{') {
-			char *end;
-			unsigned long long len = strtoull(s + i + 1, &end, 10);
-			if (strncmp(end, "}\r\n", 3) != 0 || (size_t)(end + 3 - s) + len > n)
-				return false;
-			i = (size_t)(end + 3 - s) + (size_t)len;
-		} else if (strncmp(s + i, "NIL", 3) == 0) {
-			i += 3;
-		} else if (c >= '0' && c <= '9') {
-			while (i < n && s[i] >= '0' && s[i] <= '9')
-				i++;
-		} else {
-			return false;
-		}
-	}
-	return depth == 0;
-}
-
-static void dump(struct sbuf *b, const struct mime_part *p)
-{
-	sbuf_printf(b, "%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%zu,%u,%s/%s[",
-	            p->header_start, p->body_start, p->body_end, p->body_lines, p->header_len,
-	            p->flags, p->type, p->subtype);
 	for (size_t i = 0; i < p->nchildren; i++)
-		dump(b, &p->children[i]);
-	sbuf_addc(b, ']');
-}
-
-static bool same_tree(const struct mime_part *a, const struct mime_part *b)
-{
-	struct sbuf x = {0}, y = {0};
-	bool same;
-
-	dump(&x, a);
-	dump(&y, b);
-	same = strcmp(x.s, y.s) == 0;
-	sbuf_free(&x);
-	sbuf_free(&y);
-	return same;
+		count_parts(&p->children[i], depth + 1);
 }
 
 static void decode_part(const struct mime_part *p, const char *data)
@@ -340,7 +246,7 @@ static void exercise(const struct mime_part *p, const char *data, bool *ok)
 
 	if (p->flags & MIME_PART_MESSAGE) {
 		s = mime_envelope(&p->children[0]);
-		*ok = *ok && imap_ok(s);
+		*ok = *ok && imap_list_ok(s);
 		free(s);
 	}
 	if (p->nchildren == 0)
@@ -359,18 +265,19 @@ static void run_one(const char *data, size_t len)
 	bool ok = true;
 
 	CHECK(mime_parse_mem(data, len, &root) == 0);
-	CHECK(part_ok(root, data, len, 0));
+	CHECK(mime_tree_ok(root, data, len, 0));
+	count_parts(root, 0);
 	mime_parse_chunks(data, len, 1 + below(300), &other);
-	CHECK(same_tree(root, other));
+	CHECK(mime_trees_same(root, other));
 	mime_free(other);
 	s = mime_envelope(root);
-	ok = ok && imap_ok(s);
+	ok = ok && imap_list_ok(s);
 	free(s);
 	s = mime_bodystructure(root, true);
-	ok = ok && imap_ok(s);
+	ok = ok && imap_list_ok(s);
 	free(s);
 	s = mime_bodystructure(root, false);
-	ok = ok && imap_ok(s);
+	ok = ok && imap_list_ok(s);
 	free(s);
 	exercise(root, data, &ok);
 	if (!ok)
