@@ -3,9 +3,12 @@
 CC      ?= gcc
 CSTD    := -std=c17 -D_GNU_SOURCE
 WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
-LIBS    := -levent_core -levent_openssl -lsqlite3 -lcrypt -lssl -lcrypto
+LIBS    := -pthread -levent_core -levent_openssl -lsqlite3 -lcrypt -lssl -lcrypto
 CFLAGS_RELEASE := -O2 -g
 CFLAGS_TEST    := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+# ThreadSanitizer (`make tsan`): the code that runs off the event loop
+# (util/jobs.c and what the jobs touch), checked by tests/run.sh.
+CFLAGS_TSAN    := -O1 -g -fno-omit-frame-pointer -fsanitize=thread
 
 SRCS      := $(sort $(wildcard src/*.c src/*/*.c))
 LIB_SRCS  := $(filter-out src/main.c,$(SRCS))
@@ -15,8 +18,10 @@ REL_OBJS  := $(SRCS:%.c=build/obj/%.o)
 TEST_OBJS := $(SRCS:%.c=build/test/obj/%.o)
 TEST_LIB_OBJS := $(LIB_SRCS:%.c=build/test/obj/%.o)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=build/test/unit/%)
+TSAN_OBJS := $(SRCS:%.c=build/tsan/obj/%.o)
+TSAN_LIB_OBJS := $(LIB_SRCS:%.c=build/tsan/obj/%.o)
 
-.PHONY: all deps run test unit integration clean format bench install uninstall
+.PHONY: all deps run test unit integration clean format bench install uninstall tsan
 
 all: build/gannet
 
@@ -41,6 +46,19 @@ build/test/unit/%: tests/unit/%.c tests/unit/unit.h tests/mime_tree_check.h $(TE
 	@mkdir -p $(dir $@)
 	$(CC) $(CSTD) $(WARN) $(CFLAGS_TEST) -Isrc -Itests/unit -o $@ $< $(TEST_LIB_OBJS) $(LIBS)
 
+tsan: build/tsan/gannet build/tsan/unit/test_jobs
+
+build/tsan/gannet: $(TSAN_OBJS)
+	$(CC) $(CFLAGS_TSAN) -o $@ $^ $(LIBS)
+
+build/tsan/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) $(CFLAGS_TSAN) -Isrc -MMD -MP -c -o $@ $<
+
+build/tsan/unit/%: tests/unit/%.c tests/unit/unit.h $(TSAN_LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) $(CFLAGS_TSAN) -Isrc -Itests/unit -o $@ $< $(TSAN_LIB_OBJS) $(LIBS)
+
 LOADGEN_SRCS := $(sort $(wildcard bench/loadgen/*.c))
 
 bench: build/gannet build/loadgen
@@ -54,7 +72,7 @@ run: deps build/gannet
 
 # build/gannet too: tests/integration/test_install.py installs the release build.
 test: deps
-	@$(MAKE) --no-print-directory build/test/gannet $(UNIT_BINS) build/gannet
+	@$(MAKE) --no-print-directory build/test/gannet $(UNIT_BINS) build/gannet tsan
 	@tests/run.sh
 
 # `make install [PREFIX=/usr/local] [DESTDIR=]`: the release binary, the man
@@ -128,4 +146,4 @@ build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(call fuzz_objs,$$*)
 
 -include $(wildcard build/fuzz/obj/src/*/*.d)
 
--include $(REL_OBJS:.o=.d) $(TEST_OBJS:.o=.d)
+-include $(REL_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(TSAN_OBJS:.o=.d)

@@ -12,11 +12,12 @@
 # mandoc and systemd check the man pages and the unit in
 # tests/integration/test_install.py (systemd-analyze, and systemd as PID 1 of
 # a private PID namespace; the machine's own init is left alone); procps has
-# /bin/kill, which the unit runs for a reload, and pgrep.
+# /bin/kill, which the unit runs for a reload, and pgrep. libtsan2 is gcc's
+# ThreadSanitizer runtime, for `make tsan` (tests/run.sh runs that build too).
 set -e
 PKGS="gcc make pkg-config libevent-dev libsqlite3-dev libssl-dev libcrypt-dev python3 curl openssl
 postfix swaks dovecot-imapd clang libclang-rt-14-dev isync offlineimap3 fetchmail neomutt tmux
-groff-base mandoc systemd procps"
+groff-base mandoc systemd procps libtsan2"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -62,6 +62,10 @@ struct num_setting {
 
 static const struct num_setting num_settings[] = {
     NUM("workers", server.workers, 1, 256, "worker processes (default: one per core)"),
+    NUM("worker-threads", server.session.threads[LANE_STORE], 1, 256,
+        "threads per worker running mail commands"),
+    NUM("auth-threads", server.session.threads[LANE_AUTH], 1, 256,
+        "threads per worker checking passwords"),
     NUM("login-timeout", server.session.login_timeout, 1, 86400, "seconds to log in"),
     NUM("idle-timeout", server.session.idle_timeout, 1, 86400, "seconds of silence after login"),
     NUM("auth-fail-delay", server.session.auth_fail_delay_ms, 0, 60000,
@@ -93,6 +97,8 @@ static const struct num_setting num_settings[] = {
     NUM("max-mailboxes", server.session.store.max_mailboxes, 1, 1000000, "mailboxes per user"),
     NUM("max-mailbox-name", server.session.store.max_name_len, 16, 4096, "bytes in a mailbox name"),
     NUM("max-mailbox-depth", server.session.store.max_depth, 1, 256, "levels in a mailbox name"),
+    NUM("index-lock-wait", server.session.store.lock_wait_ms, 100, 600000,
+        "ms a command waits for another process's lock on a user's index"),
 };
 #define NUM_SETTINGS (sizeof num_settings / sizeof *num_settings)
 
@@ -113,7 +119,10 @@ static void defaults(struct options *o)
 	               .max_literal = 1024 * 1024,
 	               .max_command = 8 * 1024 * 1024,
 	               .max_discard = 64 * 1024 * 1024},
-	    .store = {.max_mailboxes = 1000, .max_name_len = 512, .max_depth = 16},
+	    .store = {.max_mailboxes = 1000,
+	              .max_name_len = 512,
+	              .max_depth = 16,
+	              .lock_wait_ms = 10000},
 	    .login_timeout = 60,
 	    .idle_timeout = 30 * 60,
 	    .auth_fail_delay_ms = 1000,
@@ -124,6 +133,7 @@ static void defaults(struct options *o)
 	    .search_max_depth = 32,
 	    .max_pipeline = 100,
 	    .max_output = 1024 * 1024,
+	    .threads = {[LANE_STORE] = 4, [LANE_AUTH] = 2},
 	    .plaintext_auth = PLAINTEXT_LOCAL,
 	};
 	o->log_level = LOG_LVL_INFO;

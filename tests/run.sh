@@ -47,5 +47,25 @@ fi
 GANNET_BIN="$PWD/build/test/gannet" python3 tests/integration/run.py "$@" > build/test/integration.log 2>&1
 cat build/test/integration.log | grep -v '^[0-9]* passed, [0-9]* failed$'
 add_counts "$(cat build/test/integration.log)"
+# ThreadSanitizer (make tsan): the job queues' unit test, and the tests where
+# sessions of several users and workers run commands, IDLE and deliveries
+# side by side, against a server built with -fsanitize=thread. A race report
+# in the server's log fails the test that ran it (harness.SANITIZER_MARKS).
+if [ $# -eq 0 ]; then
+	export TSAN_OPTIONS="halt_on_error=0:second_deadlock_stack=1"
+	out=$(build/tsan/unit/test_jobs 2>&1)
+	rc=$?
+	echo "tsan unit test_jobs: $(printf '%s\n' "$out" | tail -n 1)"
+	if [ $rc -ne 0 ] || printf '%s\n' "$out" | grep -q 'WARNING: ThreadSanitizer'; then
+		printf '%s\n' "$out"
+		total_fail=$((total_fail + 1))
+	else
+		add_counts "$out"
+	fi
+	GANNET_BIN="$PWD/build/tsan/gannet" python3 tests/integration/run.py test_isolation test_live \
+		test_idle test_stress test_workers test_auth > build/test/integration-tsan.log 2>&1
+	sed -e '/^[0-9]* passed, [0-9]* failed$/d' -e 's/^/tsan /' build/test/integration-tsan.log
+	add_counts "$(cat build/test/integration-tsan.log)"
+fi
 echo "$total_pass passed, $total_fail failed"
 [ "$total_fail" -eq 0 ]

@@ -29,9 +29,8 @@ static bool plaintext_ok(const struct session *s)
 	return s->link & LINK_TLS;
 }
 
-const char *capabilities(const struct session *s)
+const char *capabilities(const struct session *s, struct caps *buf)
 {
-	static char buf[512];
 	const char *login = "";
 	if (s->state == STATE_NOT_AUTH) {
 		bool starttls = s->link & LINK_STARTTLS;
@@ -40,14 +39,14 @@ const char *capabilities(const struct session *s)
 		else
 			login = starttls ? "STARTTLS LOGINDISABLED " : "LOGINDISABLED ";
 	}
-	snprintf(buf, sizeof buf,
+	snprintf(buf->s, sizeof buf->s,
 	         "IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR ID ENABLE IDLE %s"
 	         "NAMESPACE UNSELECT UIDPLUS MOVE BINARY ESEARCH SEARCHRES CHILDREN LIST-EXTENDED "
 	         "LIST-STATUS "
 	         "SPECIAL-USE STATUS=SIZE "
 	         "UTF8=ACCEPT APPENDLIMIT=%llu",
 	         login, s->cfg->append_limit);
-	return buf;
+	return buf->s;
 }
 
 /* RFC 9051 6.2.1: after the tagged OK the client starts the handshake. The
@@ -85,7 +84,8 @@ void cmd_capability(struct session *s, struct imap_command *c)
 		sess_tagged(s, "BAD", "CAPABILITY takes no arguments");
 		return;
 	}
-	sess_untagged(s, "CAPABILITY %s", capabilities(s));
+	struct caps caps;
+	sess_untagged(s, "CAPABILITY %s", capabilities(s, &caps));
 	sess_tagged(s, "OK", "CAPABILITY completed");
 }
 
@@ -155,11 +155,10 @@ static void login_failed(struct session *s, const char *addr, const char *name, 
 	sess_tagged(s, "NO", "[AUTHENTICATIONFAILED] Authentication failed");
 }
 
-/* Checks the password; on success opens the user's store and moves to
- * Authenticated. The answer, success or failure, waits for the throttle's
- * slot, so an attacker learns nothing sooner from many connections than from
- * one, and a failure waits a delay more. The password itself is never
- * logged. */
+/* Checks the password (on the password lane); on success login_finish
+ * opens the user's store and moves to Authenticated. The answer, success or failure, waits for the
+ * throttle's slot, so an attacker learns nothing sooner from many connections than from one, and a
+ * failure waits a delay more. The password itself is never logged. */
 static void try_login(struct session *s, const char *user, const char *password, const char *mech)
 {
 	struct throttle *t = s->cfg->throttle;
@@ -187,6 +186,37 @@ static void try_login(struct session *s, const char *user, const char *password,
 		throttle_succeeded(t, name, throttle_now_ms());
 		s->pause_ms = ms_until(slot);
 	}
+	/* The store is the user's queue's to open (login_finish). */
+	s->login_user = xstrdup(name);
+	s->login_mech = mech;
+	free(s->login_tag);
+	s->login_tag = xstrdup(s->cur->tag);
+}
+
+/* PREAUTH has no command to answer: a greeting, or BYE. */
+static void preauth_finish(struct session *s, const char *name, enum store_rc rc)
+{
+	struct caps caps;
+	if (rc != STORE_OK) {
+		sess_untagged(s, "BYE [UNAVAILABLE] Cannot open the mailboxes of %s", name);
+		sess_close(s, "unavailable");
+		return;
+	}
+	sess_login(s, name, "PREAUTH");
+	sess_untagged(s, "PREAUTH [CAPABILITY %s] Logged in as %s", capabilities(s, &caps), name);
+}
+
+void login_finish(struct session *s)
+{
+	char *name = s->login_user;
+	struct imap_command answer = {.tag = s->login_tag, .name = "LOGIN"};
+	s->login_user = NULL;
+	if (strcmp(s->login_mech, "PREAUTH") == 0) {
+		preauth_finish(s, name, store_pool_open(s->cfg->pool, name, &s->store));
+		free(name);
+		return;
+	}
+	s->cur = &answer;
 	if (s->cfg->admit_user && !s->cfg->admit_user(s->ctx, name)) {
 		/* The session closes, and a closing session's deferred output
 		 * is never sent: answer now (the answer tells anyway that the
@@ -195,15 +225,15 @@ static void try_login(struct session *s, const char *user, const char *password,
 		sess_untagged(s, "BYE [LIMIT] Too many connections for %s", name);
 		sess_close(s, "limit");
 		sess_tagged(s, "NO", "[LIMIT] Too many connections for %s", name);
-		return;
-	}
-	enum store_rc rc = store_pool_open(s->cfg->pool, name, &s->store);
-	if (rc != STORE_OK) {
+	} else if (store_pool_open(s->cfg->pool, name, &s->store) != STORE_OK) {
 		sess_tagged(s, "NO", "[UNAVAILABLE] Cannot open your mailboxes now; try later");
-		return;
+	} else {
+		struct caps caps;
+		sess_login(s, name, s->login_mech);
+		sess_tagged(s, "OK", "[CAPABILITY %s] Logged in", capabilities(s, &caps));
 	}
-	sess_login(s, name, mech);
-	sess_tagged(s, "OK", "[CAPABILITY %s] Logged in", capabilities(s));
+	s->cur = NULL;
+	free(name);
 }
 
 void cmd_login(struct session *s, struct imap_command *c)

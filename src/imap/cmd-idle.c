@@ -1,6 +1,7 @@
 /* IDLE (RFC 2177): the client waits and the server pushes what changes in
  * the selected mailbox, as another session, `gannet deliver` or an MTA
- * changes it. The store's watcher (store/pool.h) wakes the session; no
+ * changes it. The store's watcher (store/pool.h) wakes the session on the
+ * loop, and the sync runs as the session's job on its user's queue; no
  * session polls. */
 #include <event2/buffer.h>
 #include <stdlib.h>
@@ -9,24 +10,21 @@
 #include "store/pool.h"
 #include "util/log.h"
 
-/* While a client that does not read has this much waiting, its updates
- * wait in the view instead; idle_catch_up sends them once it has read. */
-#define IDLE_OUT_MAX (256 * 1024)
-
-/* A change may have happened: report it now. Expunges are allowed while
- * idling (RFC 9051 7.5.1: no command is in progress). */
+/* The watcher calls this on the loop: the session looks once it is free
+ * and its client reads (session_wake). */
 static void idle_wake(void *arg)
 {
-	struct session *s = arg;
-	if (s->idle_tag && s->view && evbuffer_get_length(s->out) < IDLE_OUT_MAX) {
+	session_wake(arg);
+}
+
+/* Expunges are allowed while idling (RFC 9051 7.5.1: no command is in
+ * progress). */
+void idle_sync(struct session *s)
+{
+	if (s->idle_tag && s->view) {
 		s->expunge_ok = true;
 		sess_sync(s);
 	}
-}
-
-void idle_catch_up(struct session *s)
-{
-	idle_wake(s);
 }
 
 void cmd_idle(struct session *s, struct imap_command *c)

@@ -11,11 +11,18 @@
 #include "imap/parser.h"
 #include "imap/session.h"
 #include "store/store.h"
+#include "util/jobs.h"
 #include "util/str.h"
 
+/* What the loop parsed for the session to run, in order (session.c). */
+struct session_item;
+
+/* Who touches what (doc/architecture.md): while in_flight, the session's
+ * job owns every field but the ones marked "loop"; otherwise the loop
+ * does. */
 struct session {
 	const struct session_config *cfg;
-	struct evbuffer *out;
+	struct evbuffer *out; /* answers, until the connection takes them */
 	char *peer;
 	void *ctx;     /* for cfg->admit_user */
 	unsigned link; /* enum session_link */
@@ -42,8 +49,28 @@ struct session {
 	size_t nsaved;
 	char *idle_tag;            /* in IDLE: its tag, until DONE */
 	struct store_watch *watch; /* in IDLE with a mailbox selected */
-	unsigned long commands;    /* command lines answered, for the logout log line */
 	const char *end_reason;    /* why the session closes (sess_close), or NULL */
+	/* Off the loop: */
+	struct job work;                 /* the session's one job (util/jobs.h) */
+	struct job_queue *q;             /* where it runs: the user's queue once logged in */
+	struct session_item *items;      /* parsed, waiting to run */
+	struct session_item *items_tail; /* (the loop appends only while no job runs) */
+	char *login_user;                /* the password was right: the store opens next */
+	char *login_tag;                 /* LOGIN's or AUTHENTICATE's tag, for its answer */
+	const char *login_mech;
+	bool wake;      /* report what changed in IDLE */
+	bool releasing; /* the connection is gone: close the store, then free */
+	/* The loop's own: */
+	bool in_flight;           /* the job is queued or running */
+	bool wake_pending;        /* the mailbox changed while idling */
+	bool detached;            /* the connection is gone */
+	void (*ready)(void *arg); /* the job is done: the connection goes on */
+	void *ready_arg;
+	struct evbuffer *conn_out; /* what the connection has yet to send */
+	unsigned long commands;    /* command lines read, for the logout log line */
+	const char *seen_user;     /* user, end_reason and state as of the last job */
+	const char *seen_end_reason;
+	enum session_state seen_state;
 };
 
 typedef void cmd_handler(struct session *s, struct imap_command *c);
@@ -54,11 +81,16 @@ struct command_def {
 	cmd_handler *run;
 	bool has_uid_form; /* also valid as "UID name" */
 	bool no_expunge;   /* the non-UID form holds EXPUNGE responses back */
+	bool barrier;      /* changes how what follows is read: nothing after it is
+	                    * parsed until it has run (LOGIN, IDLE, ENABLE, ...) */
 };
 
 const struct command_def *command_find(const char *name);
-/* The CAPABILITY list for the session's current state. */
-const char *capabilities(const struct session *s);
+/* The CAPABILITY list for the session's current state, written into buf. */
+struct caps {
+	char s[512];
+};
+const char *capabilities(const struct session *s, struct caps *buf);
 
 /* Responses. sess_tagged first reports changes to the selected mailbox. */
 void sess_untagged(struct session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -119,11 +151,18 @@ void fetch_job_free(struct fetch_job *job);
 bool search_resume(struct session *s);
 void search_job_free(struct search_job *job);
 
+/* Job: the password was right (login_user): admits the user, opens the
+ * store and answers the LOGIN, AUTHENTICATE or PREAUTH. */
+void login_finish(struct session *s);
+/* The selected mailbox may have changed (a watch fired): it is looked at
+ * once the session is idle and the client reads. Loop only. */
+void session_wake(struct session *s);
+
 /* AUTHENTICATE's continuation line arrived. */
 void auth_sasl_response(struct session *s, const char *line);
 /* A line arrived while idling: DONE, or a mistake that ends IDLE too. */
 void idle_line(struct session *s, const char *line);
-/* Idling, the client has read what was sent: report what waited meanwhile. */
-void idle_catch_up(struct session *s);
+/* Job: reports what changed while idling. */
+void idle_sync(struct session *s);
 
 #endif

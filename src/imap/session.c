@@ -1,7 +1,9 @@
 #include "imap/session.h"
 
+#include <assert.h>
 #include <event2/buffer.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,38 +36,137 @@ static enum literal_sink literal_sink(void *ctx, const char *name, uint64_t size
 	return size <= s->cfg->parser.max_literal ? SINK_MEMORY : SINK_TOOBIG;
 }
 
-struct session *session_new(const struct session_config *cfg, struct evbuffer *out,
-                            const char *peer, unsigned link, void *ctx)
+/* One thing the loop parsed, to be run in order with the rest. */
+enum item_kind {
+	ITEM_COMMAND,  /* a command */
+	ITEM_LINE,     /* a raw line: DONE, or a SASL response */
+	ITEM_TEXT,     /* a line to send as it is: a syntax error's answer */
+	ITEM_CONTINUE, /* "+ Ready for literal data" */
+	ITEM_FATAL,    /* BYE with text, then close */
+};
+
+struct session_item {
+	enum item_kind kind;
+	struct imap_command *cmd;
+	char *text;
+	struct session_item *next;
+};
+
+static void item_free(struct session_item *it)
+{
+	imap_command_free(it->cmd);
+	free(it->text);
+	free(it);
+}
+
+static void item_add(struct session *s, enum item_kind kind, struct imap_command *cmd, char *text)
+{
+	struct session_item *it = xcalloc(1, sizeof *it);
+	it->kind = kind;
+	it->cmd = cmd;
+	it->text = text;
+	if (s->items_tail)
+		s->items_tail->next = it;
+	else
+		s->items = it;
+	s->items_tail = it;
+}
+
+static void session_run_job_done(struct job *j);
+static enum job_next session_run_job(struct job *j);
+
+struct session *session_new(const struct session_config *cfg, struct evbuffer *conn_out,
+                            const char *peer, unsigned link, void *ctx, void (*ready)(void *arg),
+                            void *ready_arg)
 {
 	struct session *s = xcalloc(1, sizeof *s);
 	s->cfg = cfg;
 	s->link = link;
 	s->ctx = ctx;
-	s->out = out;
+	s->out = evbuffer_new();
+	s->conn_out = conn_out;
+	s->ready = ready;
+	s->ready_arg = ready_arg;
 	s->peer = xstrdup(peer);
-	s->state = STATE_NOT_AUTH;
+	s->state = s->seen_state = STATE_NOT_AUTH;
 	s->parser = parser_new(&cfg->parser, literal_sink, s);
+	s->work.run = session_run_job;
+	s->work.done = session_run_job_done;
 	return s;
+}
+
+/* Job: what belongs to the user's store goes, on the user's queue. */
+static void session_release(struct session *s)
+{
+	/* The parser may hold a literal file in the store's tmp/: free it first. */
+	parser_free(s->parser);
+	s->parser = NULL;
+	fetch_job_free(s->job);
+	s->job = NULL;
+	search_job_free(s->sjob);
+	s->sjob = NULL;
+	store_unwatch(s->watch);
+	s->watch = NULL;
+	view_close(s->view);
+	s->view = NULL;
+	store_close(s->store);
+	s->store = NULL;
+}
+
+static void session_destroy(struct session *s)
+{
+	assert(!s->in_flight && !s->store);
+	parser_free(s->parser);
+	while (s->items) {
+		struct session_item *it = s->items;
+		s->items = it->next;
+		item_free(it);
+	}
+	job_queue_release(s->q);
+	free(s->idle_tag);
+	free(s->user);
+	free(s->peer);
+	free(s->sasl_tag);
+	free(s->saved);
+	free(s->login_user);
+	free(s->login_tag);
+	sbuf_free(&s->deferred);
+	evbuffer_free(s->out);
+	free(s);
+}
+
+/* Queues the session's job on its queue: the user's once logged in, else
+ * a queue of its own on the password lane. */
+static void submit(struct session *s)
+{
+	/* The connection took everything written before (pump, conn.c). */
+	assert(!s->in_flight && evbuffer_get_length(s->out) == 0);
+	if (!s->q)
+		s->q = jobs_queue(s->cfg->jobs, NULL, LANE_AUTH);
+	s->in_flight = true;
+	jobs_submit(s->q, &s->work);
 }
 
 void session_free(struct session *s)
 {
 	if (!s)
 		return;
-	/* The parser may hold a literal file in the store's tmp/: free it first. */
-	parser_free(s->parser);
-	fetch_job_free(s->job);
-	search_job_free(s->sjob);
-	store_unwatch(s->watch);
-	free(s->idle_tag);
-	view_close(s->view);
-	store_close(s->store);
-	free(s->user);
-	free(s->peer);
-	free(s->sasl_tag);
-	free(s->saved);
-	sbuf_free(&s->deferred);
-	free(s);
+	s->detached = true;
+	s->ready = NULL;
+	s->conn_out = NULL;
+	if (s->in_flight)
+		return; /* the job's end frees it */
+	if (s->store) {
+		s->releasing = true;
+		submit(s);
+		return;
+	}
+	session_destroy(s);
+}
+
+struct evbuffer *session_output(struct session *s)
+{
+	return s->out;
 }
 
 static void write_line(struct session *s, const char *prefix, const char *fmt, va_list ap)
@@ -248,37 +349,150 @@ static enum session_status status_now(struct session *s)
 		return SESSION_CLOSE;
 	if (s->starttls)
 		return SESSION_STARTTLS;
-	if (s->sjob || s->yield) {
+	if (s->yield) {
 		s->yield = false;
-		return SESSION_PAUSE; /* with no delay: the next slice after the others */
+		return SESSION_PAUSE; /* with no delay: the next ones after the others */
 	}
 	return s->pause_ms ? SESSION_PAUSE : SESSION_CONTINUE;
 }
 
-static void parse_error(struct session *s)
+static void run_item(struct session *s, struct session_item *it)
 {
-	const char *tag = parser_error_tag(s->parser);
-	evbuffer_add_printf(s->out, "%s %s %s\r\n", tag, parser_error_status(s->parser),
-	                    parser_error_text(s->parser));
+	switch (it->kind) {
+	case ITEM_COMMAND:
+		dispatch(s, it->cmd);
+		break;
+	case ITEM_LINE:
+		if (s->idle_tag)
+			idle_line(s, it->text);
+		else
+			auth_sasl_response(s, it->text);
+		break;
+	case ITEM_TEXT:
+		evbuffer_add(s->out, it->text, strlen(it->text));
+		break;
+	case ITEM_CONTINUE:
+		sess_continue(s, "Ready for literal data");
+		break;
+	case ITEM_FATAL:
+		evbuffer_add_printf(s->out, "* BYE %s\r\n", it->text);
+		sess_close(s, "protocol-error");
+		break;
+	}
 }
 
-enum session_status session_feed(struct session *s, struct evbuffer *in)
+/* Runs what the session has to run, in order: a FETCH that was waiting for
+ * the client to read, a SEARCH's next slice, what changed in IDLE, then
+ * the parsed items, until one makes the session wait (for the client, for
+ * a pause, for TLS) or close. JOB_AGAIN: a SEARCH goes on after the user's
+ * other jobs. */
+static enum job_next run_items(struct session *s)
+{
+	for (;;) {
+		if (s->job) {
+			if (fetch_resume(s))
+				return JOB_DONE; /* on once the output drained */
+			continue;
+		}
+		if (s->sjob) {
+			if (search_resume(s))
+				return JOB_AGAIN;
+			continue;
+		}
+		if (s->wake) {
+			s->wake = false;
+			idle_sync(s);
+		}
+		if (!s->items || s->closing || s->pause_ms || s->starttls || s->login_user)
+			return JOB_DONE;
+		struct session_item *it = s->items;
+		s->items = it->next;
+		if (!s->items)
+			s->items_tail = NULL;
+		run_item(s, it);
+		item_free(it);
+	}
+}
+
+static enum job_next session_run_job(struct job *j)
+{
+	struct session *s = (struct session *)((char *)j - offsetof(struct session, work));
+	if (s->releasing) {
+		session_release(s);
+		return JOB_DONE;
+	}
+	/* Set by a password check on the password lane, this runs on the
+	 * user's queue (session_run_job_done moved it there). */
+	if (s->login_user)
+		login_finish(s);
+	return run_items(s);
+}
+
+/* What the connection may read of the job's results (session_user, ...). */
+static void publish(struct session *s)
+{
+	s->seen_user = s->user;
+	s->seen_end_reason = s->end_reason;
+	s->seen_state = s->state;
+}
+
+/* On the loop: the job ran. A password found right moves the session to
+ * its user's queue, where the store opens; a session whose connection is
+ * gone is freed; else the connection goes on. */
+static void session_run_job_done(struct job *j)
+{
+	struct session *s = (struct session *)((char *)j - offsetof(struct session, work));
+	s->in_flight = false;
+	publish(s);
+	if (s->releasing) {
+		session_destroy(s);
+		return;
+	}
+	if (s->detached) {
+		session_free(s);
+		return;
+	}
+	if (s->login_user && !s->store) {
+		job_queue_release(s->q);
+		s->q = jobs_queue(s->cfg->jobs, s->login_user, LANE_STORE);
+		submit(s);
+		return;
+	}
+	s->ready(s->ready_arg);
+}
+
+/* Whether what waits may run on the loop: nothing touches a store or
+ * checks a password. */
+static bool runs_inline(const struct session *s)
+{
+	if (s->store || s->job || s->sjob || s->wake)
+		return false;
+	for (const struct session_item *it = s->items; it; it = it->next) {
+		if (it->kind == ITEM_LINE)
+			return false;
+		if (it->kind == ITEM_COMMAND &&
+		    (str_ieq(it->cmd->name, "LOGIN") || str_ieq(it->cmd->name, "AUTHENTICATE")))
+			return false;
+	}
+	return true;
+}
+
+static char *error_line(const struct imap_parser *p)
+{
+	return xasprintf("%s %s %s\r\n", parser_error_tag(p), parser_error_status(p),
+	                 parser_error_text(p));
+}
+
+/* Parses what it can, up to max_pipeline commands, and stops after a
+ * command that changes how what follows is read (a barrier). */
+static void parse_input(struct session *s, struct evbuffer *in)
 {
 	size_t len;
-	if (s->job && fetch_resume(s))
-		return status_now(s); /* still producing: no new command until it ends */
-	if (s->sjob && search_resume(s))
-		return status_now(s);
-	if (s->idle_tag)
-		idle_catch_up(s);
-	/* A client that sends commands faster than it reads the answers gets
-	 * max_pipeline of them run per turn; the rest wait in its socket until
-	 * these answers are sent and the other connections had their turn. */
-	unsigned ran = 0;
-	while (!s->closing && !s->pause_ms && !s->job && !s->sjob && !s->starttls &&
-	       (len = evbuffer_get_contiguous_space(in)) > 0) {
-		if (ran == s->cfg->max_pipeline) {
-			s->yield = true;
+	unsigned parsed = 0;
+	bool stop = false;
+	while (!stop && (len = evbuffer_get_contiguous_space(in)) > 0) {
+		if (parsed == s->cfg->max_pipeline) {
+			s->yield = true; /* the rest after the other connections */
 			break;
 		}
 		const char *data = (const char *)evbuffer_pullup(in, (ssize_t)len);
@@ -291,32 +505,69 @@ enum session_status session_feed(struct session *s, struct evbuffer *in)
 		case PARSE_MORE:
 			break;
 		case PARSE_CONTINUE:
-			sess_continue(s, "Ready for literal data");
+			item_add(s, ITEM_CONTINUE, NULL, NULL);
 			break;
-		case PARSE_COMMAND:
+		case PARSE_COMMAND: {
 			s->commands++;
-			dispatch(s, cmd);
-			imap_command_free(cmd);
-			ran++;
+			parsed++;
+			const char *name = cmd->name;
+			if (strcmp(name, "UID") == 0)
+				name = "";
+			const struct command_def *def = command_find(name);
+			stop = def && def->barrier;
+			item_add(s, ITEM_COMMAND, cmd, NULL);
 			break;
+		}
 		case PARSE_LINE:
-			if (s->idle_tag)
-				idle_line(s, line);
-			else
-				auth_sasl_response(s, line);
+			parsed++;
+			stop = true; /* what follows a DONE or a SASL response is
+			              * read as the session will be then */
+			item_add(s, ITEM_LINE, NULL, xstrdup(line));
 			break;
 		case PARSE_ERROR:
 			s->commands++;
-			parse_error(s);
+			parsed++;
+			item_add(s, ITEM_TEXT, NULL, error_line(s->parser));
 			break;
 		case PARSE_FATAL:
-			evbuffer_add_printf(s->out, "* BYE %s\r\n", parser_error_text(s->parser));
 			s->commands++;
-			sess_close(s, "protocol-error");
+			stop = true;
+			item_add(s, ITEM_FATAL, NULL, xstrdup(parser_error_text(s->parser)));
 			break;
 		}
 	}
+}
+
+/* While a client that does not read has this much waiting, what changed
+ * in IDLE waits in the view; it goes out once the client has read. */
+#define IDLE_OUT_MAX (256 * 1024)
+
+enum session_status session_feed(struct session *s, struct evbuffer *in)
+{
+	if (s->in_flight)
+		return SESSION_BUSY;
+	if (s->wake_pending && (!s->idle_tag || evbuffer_get_length(s->conn_out) < IDLE_OUT_MAX)) {
+		s->wake_pending = false;
+		s->wake = s->idle_tag != NULL;
+	}
+	if (!s->closing && !s->pause_ms && !s->starttls && !s->job && !s->sjob)
+		parse_input(s, in);
+	if (!s->items && !s->job && !s->sjob && !s->wake)
+		return status_now(s);
+	if (!runs_inline(s)) {
+		submit(s);
+		return SESSION_BUSY;
+	}
+	run_items(s);
+	publish(s);
 	return status_now(s);
+}
+
+void session_wake(struct session *s)
+{
+	s->wake_pending = true;
+	if (!s->in_flight && s->ready)
+		s->ready(s->ready_arg);
 }
 
 unsigned session_pause_ms(const struct session *s)
@@ -333,11 +584,12 @@ void session_resume(struct session *s)
 
 unsigned session_timeout(const struct session *s)
 {
-	return s->state == STATE_NOT_AUTH ? s->cfg->login_timeout : s->cfg->idle_timeout;
+	return s->seen_state == STATE_NOT_AUTH ? s->cfg->login_timeout : s->cfg->idle_timeout;
 }
 
 void session_timed_out(struct session *s)
 {
+	assert(!s->in_flight);
 	/* RFC 2177 advises clients to renew IDLE within 29 minutes, because
 	 * the inactivity timer (at least 30, RFC 9051 5.4) runs during IDLE too. */
 	if (s->idle_tag)
@@ -349,23 +601,26 @@ void session_timed_out(struct session *s)
 		evbuffer_add_printf(s->out, "* BYE Autologout; idle for too long\r\n");
 	sess_close(s, "timeout");
 	s->state = STATE_LOGOUT;
+	publish(s);
 }
 
 bool session_busy(const struct session *s)
 {
-	return s->job || s->sjob;
+	return s->in_flight || s->job || s->sjob;
 }
 
 void session_shutdown(struct session *s)
 {
+	assert(!s->in_flight);
 	evbuffer_add_printf(s->out, "* BYE Server shutting down; please reconnect\r\n");
 	sess_close(s, "shutdown");
 	s->state = STATE_LOGOUT;
+	publish(s);
 }
 
 const char *session_user(const struct session *s)
 {
-	return s->user;
+	return s->seen_user;
 }
 
 unsigned long session_commands(const struct session *s)
@@ -375,31 +630,29 @@ unsigned long session_commands(const struct session *s)
 
 const char *session_end_reason(const struct session *s)
 {
-	return s->end_reason;
+	return s->seen_end_reason;
 }
 
 void session_tls_started(struct session *s, struct evbuffer *out)
 {
-	s->out = out;
+	s->conn_out = out;
 	s->starttls = false;
 	s->link = (s->link | LINK_TLS) & ~(unsigned)LINK_STARTTLS;
 }
 
+/* PREAUTH: the store opens on the user's queue, which then greets. */
 enum session_status session_start(struct session *s, const char *preauth_user)
 {
 	if (!preauth_user) {
-		sess_untagged(s, "OK [CAPABILITY %s] Gannet ready", capabilities(s));
+		struct caps caps;
+		sess_untagged(s, "OK [CAPABILITY %s] Gannet ready", capabilities(s, &caps));
 		return SESSION_CONTINUE;
 	}
-	enum store_rc rc = store_pool_open(s->cfg->pool, preauth_user, &s->store);
-	if (rc != STORE_OK) {
-		sess_untagged(s, "BYE [UNAVAILABLE] Cannot open the mailboxes of %s", preauth_user);
-		sess_close(s, "unavailable");
-		return SESSION_CLOSE;
-	}
-	sess_login(s, preauth_user, "PREAUTH");
-	sess_untagged(s, "PREAUTH [CAPABILITY %s] Logged in as %s", capabilities(s), preauth_user);
-	return SESSION_CONTINUE;
+	s->login_user = xstrdup(preauth_user);
+	s->login_mech = "PREAUTH";
+	s->q = jobs_queue(s->cfg->jobs, preauth_user, LANE_STORE);
+	submit(s);
+	return SESSION_BUSY;
 }
 
 /* ---- arguments ---- */
@@ -619,6 +872,12 @@ void sess_store_error(struct session *s, enum store_rc rc, const char *what)
 	case STORE_ERROR:
 		if (s->store && store_repair(s->store))
 			index_rebuilt(s);
+		else if (s->store && store_busy(s->store))
+			/* RFC 5530 3: INUSE, "a lock held by another process". */
+			sess_tagged(s, "NO",
+			            "[INUSE] %s failed: the mailbox is locked by another "
+			            "process; try again",
+			            what);
 		else
 			sess_tagged(s, "NO", "[SERVERBUG] %s failed; the error is logged", what);
 		break;

@@ -3,8 +3,16 @@
  * Not Authenticated -> Authenticated -> Selected <-> Authenticated -> Logout,
  * Logout from any state, PREAUTH starting in Authenticated. The network layer
  * feeds bytes in with session_feed and sends what the session wrote to its
- * output buffer; it knows nothing else of IMAP. Which commands are allowed
- * in which state is decided in one place, the command table (commands.c). */
+ * output buffer (session_output); it knows nothing else of IMAP. Which
+ * commands are allowed in which state is decided in one place, the command
+ * table (commands.c).
+ *
+ * The loop only parses (design.md section 4): the commands run as the
+ * session's job on its user's queue (util/jobs.h), or before login on a
+ * password-checking lane, and session_feed answers SESSION_BUSY meanwhile.
+ * When the job is done the session calls its ready function, and the
+ * connection takes the output and feeds again. Every function here is for
+ * the loop's thread. */
 #ifndef GANNET_IMAP_SESSION_H
 #define GANNET_IMAP_SESSION_H
 
@@ -13,6 +21,7 @@
 
 #include "imap/parser.h"
 #include "store/store.h"
+#include "util/jobs.h"
 
 struct evbuffer;
 
@@ -30,7 +39,9 @@ enum plaintext_auth {
 
 struct session_config {
 	const char *data_dir;
-	struct store_pool *pool; /* the process's shared stores and watcher */
+	struct store_pool *pool;  /* the process's shared stores and watcher */
+	struct jobs *jobs;        /* the worker's threads and queues */
+	unsigned threads[NLANES]; /* how many run each lane (util/jobs.h) */
 	/* Called at login with the session's ctx; false: over the per-user
 	 * connection cap, and the session ends with BYE. NULL: no cap. */
 	bool (*admit_user)(void *ctx, const char *user);
@@ -72,14 +83,24 @@ enum session_status {
 	SESSION_CLOSE,    /* send the output, then close */
 	SESSION_STARTTLS, /* send the output, discard unread input, then begin the TLS
 	                   * handshake and call session_tls_started */
+	SESSION_BUSY,     /* send the output, stop reading: a job runs, and the
+	                   * session calls its ready function when it is done */
 };
 
 struct session;
 
-/* ctx is passed to cfg->admit_user; link is a set of enum session_link. */
-struct session *session_new(const struct session_config *cfg, struct evbuffer *out,
-                            const char *peer, unsigned link, void *ctx);
+/* ctx is passed to cfg->admit_user; link is a set of enum session_link;
+ * conn_out is what the connection has yet to send (IDLE holds its updates
+ * back while it is long). ready(ready_arg) is called when a job is done. */
+struct session *session_new(const struct session_config *cfg, struct evbuffer *conn_out,
+                            const char *peer, unsigned link, void *ctx, void (*ready)(void *arg),
+                            void *ready_arg);
+/* The connection is gone. The session frees itself once nothing of it
+ * runs: at once, or when its job is done and its store closed on its
+ * user's queue. */
 void session_free(struct session *s);
+/* What the session wrote: the connection moves it to its own buffer. */
+struct evbuffer *session_output(struct session *s);
 
 /* Writes the greeting; with user set the session starts authenticated (PREAUTH). */
 enum session_status session_start(struct session *s, const char *preauth_user);
@@ -92,7 +113,7 @@ void session_resume(struct session *s);
 unsigned session_timeout(const struct session *s);
 /* The inactivity timer fired: says BYE. The caller closes. */
 void session_timed_out(struct session *s);
-/* A command is still producing output (a long FETCH). */
+/* A job runs, or a command is still producing output (a long FETCH). */
 bool session_busy(const struct session *s);
 /* The server is stopping: says BYE. The caller closes. */
 void session_shutdown(struct session *s);

@@ -45,6 +45,14 @@ static time_t monotonic_secs(void)
 	return ts.tv_sec;
 }
 
+/* The session writes into a buffer of its own (its job may run on another
+ * thread); the connection takes what is there whenever the session is
+ * not running. */
+static void pump(struct conn *c)
+{
+	evbuffer_add_buffer(bufferevent_get_output(c->out), session_output(c->session));
+}
+
 /* One line per connection, however it ended. */
 static void log_logout(const struct conn *c)
 {
@@ -178,6 +186,13 @@ static bool process_input(struct conn *c)
 		session_shutdown(c->session);
 		st = SESSION_CLOSE;
 	}
+	if (st == SESSION_BUSY) {
+		/* The job owns the session's buffer now: what it writes is
+		 * taken when it is done (on_session_ready). */
+		bufferevent_disable(c->in, EV_READ);
+		return true;
+	}
+	pump(c);
 	if (st == SESSION_CLOSE)
 		return begin_close(c);
 	if (st == SESSION_STARTTLS)
@@ -252,8 +267,26 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 static void on_idle(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
+	if (session_busy(c->session)) {
+		arm_idle_timer(c); /* the client waits for us, it is not idle */
+		return;
+	}
 	session_timed_out(c->session);
+	pump(c);
 	(void)begin_close(c);
+}
+
+/* The session's job is done: its answers go out, and it reads on. */
+static void on_session_ready(void *arg)
+{
+	struct conn *c = arg;
+	pump(c);
+	if (c->closing)
+		return;
+	if (!c->paused)
+		bufferevent_enable(c->in, EV_READ);
+	if (process_input(c) && !c->closing)
+		arm_idle_timer(c);
 }
 
 static void on_pause_over(evutil_socket_t fd, short what, void *arg)
@@ -261,6 +294,7 @@ static void on_pause_over(evutil_socket_t fd, short what, void *arg)
 	struct conn *c = arg;
 	c->paused = false;
 	session_resume(c->session);
+	pump(c);
 	bufferevent_enable(c->in, EV_READ);
 	process_input(c);
 }
@@ -323,7 +357,8 @@ struct conn *conn_new(struct event_base *base, int in_fd, int out_fd, const stru
 	unsigned l = session_link(link);
 	if (!c->tls)
 		l &= ~(unsigned)LINK_STARTTLS;
-	c->session = session_new(cfg, bufferevent_get_output(c->out), link->peer, l, arg);
+	c->session = session_new(cfg, bufferevent_get_output(c->out), link->peer, l, arg,
+	                         on_session_ready, c);
 	log_info("connect: from=%s port=%s tls=%s", c->peer, link->port ? link->port : "-",
 	         c->encrypted ? "yes" : "no");
 	set_callbacks(c);
@@ -332,8 +367,10 @@ struct conn *conn_new(struct event_base *base, int in_fd, int out_fd, const stru
 	bufferevent_enable(c->in, EV_READ | (c->out == c->in ? EV_WRITE : 0));
 	enum session_status st = session_start(c->session, preauth_user);
 	arm_idle_timer(c);
-	if (st == SESSION_CLOSE)
-		begin_close(c); /* the BYE is queued, so c lives until it is sent */
+	if (st == SESSION_BUSY)
+		bufferevent_disable(c->in, EV_READ); /* on when the store is open */
+	else
+		pump(c);
 	return c;
 }
 
@@ -343,6 +380,7 @@ void conn_drain(struct conn *c)
 	if (c->closing || session_busy(c->session))
 		return; /* process_input closes it when the command is done */
 	session_shutdown(c->session);
+	pump(c);
 	(void)begin_close(c);
 }
 

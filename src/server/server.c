@@ -21,6 +21,7 @@
 #include "server/conntable.h"
 #include "server/privs.h"
 #include "store/pool.h"
+#include "util/jobs.h"
 #include "util/log.h"
 #include "util/str.h"
 
@@ -60,6 +61,7 @@ struct worker {
 	struct conn_table *table;
 	unsigned row;
 	struct event *changes; /* the pool's watcher is readable */
+	struct event *done;    /* jobs are done (util/jobs.h) */
 	struct event *drain_timer;
 	struct event *resume_timer; /* accepting again after giving way */
 	struct port ports[NPORTS];
@@ -290,6 +292,19 @@ static struct event *watch_changes(struct event_base *base, struct store_pool *p
 	return ev;
 }
 
+static void on_jobs_done(evutil_socket_t fd, short what, void *arg)
+{
+	jobs_dispatch(arg);
+}
+
+/* The loop hears of finished jobs through one eventfd. */
+static struct event *watch_jobs(struct event_base *base, struct jobs *js)
+{
+	struct event *ev = event_new(base, jobs_fd(js), EV_READ | EV_PERSIST, on_jobs_done, js);
+	event_add(ev, NULL);
+	return ev;
+}
+
 /* The number of the port a listening socket is bound to. */
 static void port_number(int fd, char *out, size_t len)
 {
@@ -310,9 +325,15 @@ static int worker_main(const struct worker_start *ws)
 	w.base = event_base_new();
 	if (!w.base)
 		return 1;
+	w.cfg.jobs = jobs_new(scfg->session.threads);
+	if (!w.cfg.jobs) {
+		event_base_free(w.base);
+		return 1;
+	}
 	w.cfg.pool = store_pool_new(scfg->session.data_dir, &scfg->session.store);
 	w.cfg.admit_user = client_admit_user;
 	w.changes = watch_changes(w.base, w.cfg.pool);
+	w.done = watch_jobs(w.base, w.cfg.jobs);
 	for (int i = 0; i < NPORTS; i++) {
 		w.ports[i] = (struct port){.w = &w, .implicit_tls = i == PORT_TLS};
 		if (ws->lfd[i] < 0)
@@ -336,6 +357,10 @@ static int worker_main(const struct worker_start *ws)
 	while (w.n > 0)
 		conn_shutdown(w.clients[w.n - 1]->conn); /* removes itself from the list */
 	free(w.clients);
+	/* Sessions whose job still runs are freed as it ends, and their
+	 * stores closed on their queues: all before the pool goes. */
+	jobs_free(w.cfg.jobs);
+	event_free(w.done);
 	event_free(w.changes);
 	if (w.drain_timer)
 		event_free(w.drain_timer);
@@ -596,14 +621,22 @@ int server_run_stdio(const struct session_config *cfg, const char *user)
 	bool closed = false;
 	int in = dup(0), out = dup(1);
 	struct session_config scfg = *cfg;
+	scfg.jobs = jobs_new(cfg->threads);
+	if (!scfg.jobs) {
+		event_base_free(base);
+		return 1;
+	}
 	scfg.pool = store_pool_new(cfg->data_dir, &cfg->store);
 	struct event *changes = watch_changes(base, scfg.pool);
+	struct event *done = watch_jobs(base, scfg.jobs);
 	struct conn_link link = {.peer = "stdio", .local = true};
 	if (!conn_new(base, in, out, &link, &scfg, user, on_stdio_closed, &closed))
 		closed = true;
 	/* The loop ends when the connection closed, or with the watcher alone. */
 	while (!closed && event_base_loop(base, EVLOOP_ONCE) == 0)
 		;
+	jobs_free(scfg.jobs);
+	event_free(done);
 	event_free(changes);
 	store_pool_free(scfg.pool);
 	event_base_free(base);

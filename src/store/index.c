@@ -24,6 +24,7 @@ struct index {
 	size_t ncache;
 	bool changed; /* this transaction changed a mailbox's messages or flags */
 	bool damaged; /* SQLite said the file is corrupt or not a database */
+	bool busy;    /* the last failure was a lock another connection held too long */
 	index_change_fn *on_change;
 	void *change_arg;
 };
@@ -75,6 +76,7 @@ static const char *schema =
 static void note_result(struct index *ix, int rc)
 {
 	int primary = rc & 0xff;
+	ix->busy = primary == SQLITE_BUSY;
 	if ((primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB) && !ix->damaged) {
 		ix->damaged = true;
 		log_error("index: the database is damaged: %s", sqlite3_errstr(rc));
@@ -92,6 +94,16 @@ static int step(struct index *ix, sqlite3_stmt *st)
 bool index_damaged(const struct index *ix)
 {
 	return ix->damaged;
+}
+
+bool index_busy(const struct index *ix)
+{
+	return ix->busy;
+}
+
+void index_set_lock_wait(struct index *ix, unsigned ms)
+{
+	sqlite3_busy_timeout(ix->db, (int)ms);
 }
 
 const char *index_errmsg(struct index *ix)
@@ -200,6 +212,7 @@ void index_close(struct index *ix)
 
 int index_begin(struct index *ix)
 {
+	ix->busy = false;
 	return exec(ix, "BEGIN IMMEDIATE");
 }
 

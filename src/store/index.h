@@ -46,6 +46,11 @@ struct ix_message {
 int index_open(const char *path, struct index **out);
 /* Whether SQLite has called the open file corrupt since it was opened. */
 bool index_damaged(const struct index *ix);
+/* Whether the last failure since index_begin was a lock another connection
+ * (another process: `gannet deliver`, a rebuild) held past the wait. */
+bool index_busy(const struct index *ix);
+/* How long a statement waits for another connection's lock (default 10 s). */
+void index_set_lock_wait(struct index *ix, unsigned ms);
 /* PRAGMA quick_check: 0 sound, 1 problems (*report says which; caller
  * frees), -1 could not check. */
 int index_quick_check(struct index *ix, char **report);

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
@@ -31,7 +32,11 @@ struct wd_ref {
 	unsigned refs;
 };
 
+/* One lock for the lists the pool keeps (stores, watches, descriptors):
+ * stores are opened and closed, and watches set and removed, by the users'
+ * queues on the worker's threads, while the loop hands out changes. */
 struct store_pool {
+	pthread_mutex_t lock;
 	char *data_dir;
 	struct store_limits lim;
 	struct store **stores; /* open, shared */
@@ -48,6 +53,7 @@ struct store_pool *store_pool_new(const char *data_dir, const struct store_limit
 	struct store_pool *p = xcalloc(1, sizeof *p);
 	p->data_dir = xstrdup(data_dir);
 	p->lim = *lim;
+	pthread_mutex_init(&p->lock, NULL);
 	p->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (p->fd < 0)
 		log_warn("store: no inotify (%s): idling sessions are looked at every %d ms",
@@ -66,27 +72,44 @@ void store_pool_free(struct store_pool *p)
 	free(p->stores);
 	free(p->wds);
 	free(p->data_dir);
+	pthread_mutex_destroy(&p->lock);
 	free(p);
 }
 
-enum store_rc store_pool_open(struct store_pool *p, const char *user, struct store **out)
+/* Under the lock: the user's open store, if it is still usable. */
+static struct store *pooled(struct store_pool *p, const char *user)
 {
 	for (size_t i = 0; i < p->nstores; i++)
-		if (strcmp(p->stores[i]->user, user) == 0 && store_usable(p->stores[i])) {
-			p->stores[i]->refs++;
-			*out = p->stores[i];
-			return STORE_OK;
-		}
-	struct store *s;
+		if (strcmp(p->stores[i]->user, user) == 0 && store_usable(p->stores[i]))
+			return p->stores[i];
+	return NULL;
+}
+
+/* The store of a user is opened, shared and closed on that user's queue
+ * only, so no two threads open the same user's store at once; the lock
+ * guards the list the users share. */
+enum store_rc store_pool_open(struct store_pool *p, const char *user, struct store **out)
+{
+	pthread_mutex_lock(&p->lock);
+	struct store *s = pooled(p, user);
+	if (s)
+		s->refs++;
+	pthread_mutex_unlock(&p->lock);
+	if (s) {
+		*out = s;
+		return STORE_OK;
+	}
 	enum store_rc rc = store_open(p->data_dir, user, &p->lim, &s);
 	if (rc != STORE_OK)
 		return rc;
+	pthread_mutex_lock(&p->lock);
 	if (p->nstores == p->capstores)
 		p->stores =
 		    xrealloc(p->stores, (p->capstores = p->capstores ? p->capstores * 2 : 16) *
 		                            sizeof *p->stores);
 	p->stores[p->nstores++] = s;
 	s->pool = p;
+	pthread_mutex_unlock(&p->lock);
 	*out = s;
 	return STORE_OK;
 }
@@ -95,14 +118,15 @@ enum store_rc store_pool_open(struct store_pool *p, const char *user, struct sto
 bool store_pool_release(struct store *s)
 {
 	struct store_pool *p = s->pool;
-	if (--s->refs > 0)
-		return false;
-	for (size_t i = 0; i < p->nstores; i++)
+	pthread_mutex_lock(&p->lock);
+	bool last = --s->refs == 0;
+	for (size_t i = 0; last && i < p->nstores; i++)
 		if (p->stores[i] == s) {
 			p->stores[i] = p->stores[--p->nstores];
 			break;
 		}
-	return true;
+	pthread_mutex_unlock(&p->lock);
+	return last;
 }
 
 int store_pool_fd(const struct store_pool *p)
@@ -170,18 +194,20 @@ struct store_watch *view_watch(struct view *v, store_watch_fn *fn, void *arg)
 	char *nw = maildir_sub(v->dir, "new"), *cur = maildir_sub(v->dir, "cur");
 	for (int i = 0; i < WATCH_PATHS; i++)
 		w->wd[i] = -1;
+	pthread_mutex_lock(&p->lock);
 	if (p->fd >= 0) {
 		w->wd[WATCH_CHANGES] = wd_add(p, v->store->paths.changes, IN_MODIFY);
 		/* An MTA links or renames into new/; another Maildir reader may delete. */
 		w->wd[WATCH_NEW] = wd_add(p, nw, IN_CREATE | IN_MOVED_TO);
 		w->wd[WATCH_CUR] = wd_add(p, cur, IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO);
 	}
-	free(nw);
-	free(cur);
 	w->next = p->watches;
 	if (p->watches)
 		p->watches->prev = w;
 	p->watches = w;
+	pthread_mutex_unlock(&p->lock);
+	free(nw);
+	free(cur);
 	return w;
 }
 
@@ -190,6 +216,7 @@ void store_unwatch(struct store_watch *w)
 	if (!w)
 		return;
 	struct store_pool *p = w->pool;
+	pthread_mutex_lock(&p->lock);
 	for (int i = 0; i < WATCH_PATHS; i++)
 		wd_drop(p, w->wd[i]);
 	if (w->prev)
@@ -198,6 +225,7 @@ void store_unwatch(struct store_watch *w)
 		p->watches = w->next;
 	if (w->next)
 		w->next->prev = w->prev;
+	pthread_mutex_unlock(&p->lock);
 	free(w);
 }
 
@@ -213,10 +241,41 @@ unsigned store_pool_poll_ms(const struct store_pool *p)
 	return p->fd < 0 || p->degraded ? STORE_POOL_POLL_MS : 0;
 }
 
+/* The watches to call, taken under the lock and called after it, so a
+ * watch function may do what it likes with the pool. A watch removed in
+ * between may still be called once: its owner outlives the removal (the
+ * watch functions run on the loop, which frees their owners). */
+struct calls {
+	struct {
+		store_watch_fn *fn;
+		void *arg;
+	} * c;
+	size_t n, cap;
+};
+
+static void calls_add(struct calls *cs, const struct store_watch *w)
+{
+	if (cs->n == cs->cap)
+		cs->c = xrealloc(cs->c, (cs->cap = cs->cap ? cs->cap * 2 : 16) * sizeof *cs->c);
+	cs->c[cs->n].fn = w->fn;
+	cs->c[cs->n++].arg = w->arg;
+}
+
+static void calls_run(struct calls *cs)
+{
+	for (size_t i = 0; i < cs->n; i++)
+		cs->c[i].fn(cs->c[i].arg);
+	free(cs->c);
+}
+
 void store_pool_poll(struct store_pool *p)
 {
+	struct calls cs = {0};
+	pthread_mutex_lock(&p->lock);
 	for (struct store_watch *w = p->watches; w; w = w->next)
-		w->fn(w->arg);
+		calls_add(&cs, w);
+	pthread_mutex_unlock(&p->lock);
+	calls_run(&cs);
 }
 
 void store_pool_dispatch(struct store_pool *p)
@@ -225,6 +284,8 @@ void store_pool_dispatch(struct store_pool *p)
 	    __attribute__((aligned(__alignof__(struct inotify_event))));
 	ssize_t n;
 	bool any = false;
+	struct calls cs = {0};
+	pthread_mutex_lock(&p->lock);
 	while ((n = read(p->fd, buf, sizeof buf)) > 0)
 		for (char *at = buf; at < buf + n;) {
 			const struct inotify_event *ev = (const struct inotify_event *)at;
@@ -239,6 +300,8 @@ void store_pool_dispatch(struct store_pool *p)
 	for (struct store_watch *w = p->watches; any && w; w = w->next)
 		if (w->pending) {
 			w->pending = false;
-			w->fn(w->arg);
+			calls_add(&cs, w);
 		}
+	pthread_mutex_unlock(&p->lock);
+	calls_run(&cs);
 }

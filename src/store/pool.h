@@ -3,9 +3,9 @@
  *
  * Sessions of one user in one worker share one store: one SQLite connection
  * with its page cache and prepared statements, so an idle session costs
- * only its own view. A shared store is used by one session at a time (the
- * worker runs one event-loop callback at a time), and no transaction stays
- * open across callbacks.
+ * only its own view. A store is opened, used and closed only by its user's
+ * job queue (util/jobs.h), one thread at a time, and no transaction stays
+ * open across jobs; the pool's own lists are locked.
  *
  * Changes reach sessions in two ways, both watched through one inotify
  * descriptor per process: every index commit that changes messages or flags
@@ -40,8 +40,10 @@ void store_pool_dispatch(struct store_pool *p);
 unsigned store_pool_poll_ms(const struct store_pool *p);
 void store_pool_poll(struct store_pool *p);
 
-/* Calls fn(arg) when the mailbox of view v may have changed. fn may not
- * remove any watch; the view must come from a pooled store. */
+/* Calls fn(arg) when the mailbox of view v may have changed, from
+ * store_pool_dispatch or store_pool_poll (the loop's thread), maybe once
+ * more after store_unwatch returned; the view must come from a pooled
+ * store. */
 typedef void store_watch_fn(void *arg);
 struct store_watch *view_watch(struct view *v, store_watch_fn *fn, void *arg);
 void store_unwatch(struct store_watch *w);

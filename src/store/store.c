@@ -157,8 +157,11 @@ enum store_rc store_open(const char *data_dir, const char *user, const struct st
 		rc = open_index(s, had_maildir);
 	if (fd >= 0)
 		close(fd);
-	if (s->ix)
+	if (s->ix) {
 		index_set_change_hook(s->ix, store_changed, s);
+		if (lim->lock_wait_ms)
+			index_set_lock_wait(s->ix, lim->lock_wait_ms);
+	}
 	free(users);
 	if (rc != STORE_OK) {
 		store_close(s);
@@ -190,6 +193,11 @@ bool store_repair(struct store *s)
 	repair_index(&s->paths, &seen); /* which wakes this user's idling sessions */
 	s->dead = true;
 	return true;
+}
+
+bool store_busy(struct store *s)
+{
+	return s->ix && index_busy(s->ix);
 }
 
 void store_close(struct store *s)

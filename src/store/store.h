@@ -28,8 +28,9 @@ enum store_rc {
 
 struct store_limits {
 	size_t max_mailboxes;
-	size_t max_name_len; /* bytes of UTF-8 */
-	size_t max_depth;    /* hierarchy levels */
+	size_t max_name_len;   /* bytes of UTF-8 */
+	size_t max_depth;      /* hierarchy levels */
+	unsigned lock_wait_ms; /* for another process's lock on the index (0: 10 s) */
 };
 
 struct store;
@@ -56,6 +57,10 @@ bool store_usable(struct store *s);
 /* After a STORE_ERROR: true when the index proved damaged, in which case it
  * has been rebuilt and the store is no longer usable. */
 bool store_repair(struct store *s);
+/* After a STORE_ERROR: true when another process held the user's index
+ * locked for longer than the store waits (lock_wait_ms); the command may be
+ * tried again. */
+bool store_busy(struct store *s);
 
 /* Checks a mailbox name and canonicalises it (INBOX in any case becomes
  * "INBOX"; a trailing '/' is dropped). Returns a new string, or NULL and
