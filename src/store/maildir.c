@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -284,7 +285,10 @@ int maildir_remove(const char *dir)
  * Maildir specification asks. */
 static char *unique_name(void)
 {
-	static unsigned counter; /* per process; only makes names unique */
+	/* Per process, shared by the worker's threads: two names made in the
+	 * same microsecond must still differ, or a rename would replace a
+	 * message. */
+	static _Atomic unsigned counter;
 	struct timeval tv;
 	char host[256];
 	gettimeofday(&tv, NULL);
@@ -293,7 +297,7 @@ static char *unique_name(void)
 	host[sizeof host - 1] = '\0';
 	struct sbuf b = {0};
 	sbuf_printf(&b, "%lld.M%ldP%dQ%u.", (long long)tv.tv_sec, (long)tv.tv_usec, (int)getpid(),
-	            ++counter);
+	            atomic_fetch_add(&counter, 1) + 1);
 	for (const char *h = host; *h; h++) {
 		if (*h == '/')
 			sbuf_adds(&b, "\\057");

@@ -136,6 +136,13 @@ class Server:
         text = self.log()
         return next((line for line in text.splitlines() if any(m in line for m in SANITIZER_MARKS)), None)
 
+    def report_text(self):
+        """The first sanitizer report in the log, whole (its stacks say
+        where), or the log's tail."""
+        text = self.log()
+        at = min((text.find(m) for m in SANITIZER_MARKS if m in text), default=-1)
+        return text[max(0, at - 200):at + 6000] if at >= 0 else text[-4000:]
+
     def cleanup(self):
         self.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
@@ -180,7 +187,7 @@ def serving(users=((USER, PASSWORD),), args=(), tls=False):
             raise
         srv.stop()
         report = srv.sanitizer_report()
-        assert report is None, "sanitizer report in server log: %s\n%s" % (report, srv.log()[-4000:])
+        assert report is None, "sanitizer report in server log: %s\n%s" % (report, srv.report_text())
     finally:
         srv.cleanup()
 

@@ -56,7 +56,7 @@ def run_one(fn):
             srv.stop()
             report = srv.sanitizer_report()
             if report:
-                raise AssertionError("sanitizer report in server log: " + report + "\n" + srv.log()[-4000:])
+                raise AssertionError("sanitizer report in server log: " + report + "\n" + srv.report_text())
         return None
     except BaseException as e:  # noqa: B902 - a test failure of any kind is reported
         detail = traceback.format_exc()
