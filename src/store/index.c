@@ -163,6 +163,20 @@ static bool file_cut_short(const char *path)
 	return cut;
 }
 
+/* Waits for the write lock by trying again every millisecond, for up to
+ * 10 s. SQLite's own handler (sqlite3_busy_timeout) backs off to 100 ms
+ * sleeps, and so would almost never meet the short gap a long operation
+ * leaves between two of its slices (SLICE_PAUSE_NS in store/internal.h):
+ * its wait would last the whole operation, which slicing is there to stop. */
+static int busy_wait(void *arg, int count)
+{
+	if (count >= 10000)
+		return 0;
+	struct timespec t = {0, 1000000};
+	nanosleep(&t, NULL);
+	return 1;
+}
+
 int index_open(const char *path, struct index **out)
 {
 	if (file_cut_short(path)) {
@@ -175,7 +189,7 @@ int index_open(const char *path, struct index **out)
 		note_result(ix, rc);
 		log_error("index: cannot open %s: %s", path, sqlite3_errmsg(ix->db));
 	} else {
-		sqlite3_busy_timeout(ix->db, 10000);
+		sqlite3_busy_handler(ix->db, busy_wait, NULL);
 		rc = exec(ix, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA "
 		              "foreign_keys=ON;") < 0 ||
 		     exec(ix, "BEGIN IMMEDIATE") < 0 || exec(ix, schema) < 0 ||
@@ -758,6 +772,18 @@ int index_message_get(struct index *ix, int64_t mailbox_id, uint32_t uid, struct
 	if (rc == SQLITE_ROW)
 		return 0;
 	return rc == SQLITE_DONE ? 1 : -1;
+}
+
+int index_message_exists(struct index *ix, int64_t mailbox_id, uint32_t uid)
+{
+	sqlite3_stmt *st = prepare(ix, "SELECT 1 FROM message WHERE mailbox_id = ? AND uid = ?");
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, mailbox_id);
+	sqlite3_bind_int64(st, 2, uid);
+	int rc = step(ix, st);
+	release(st);
+	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
 }
 
 void index_message_clear(struct ix_message *m)

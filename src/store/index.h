@@ -108,6 +108,8 @@ void index_messages_free(struct ix_message *m, size_t n);
 /* 0 found, 1 no such message, -1 error. Free with index_message_clear. */
 int index_message_get(struct index *ix, int64_t mailbox_id, uint32_t uid, struct ix_message *out);
 void index_message_clear(struct ix_message *m);
+/* 0 the message is there, 1 it is not, -1 error: a cheap look, no row read. */
+int index_message_exists(struct index *ix, int64_t mailbox_id, uint32_t uid);
 int index_message_set_cache(struct index *ix, int64_t mailbox_id, uint32_t uid,
                             const char *envelope, const char *body, const char *bodystructure);
 int index_message_set_flags(struct index *ix, int64_t mailbox_id, uint32_t uid, uint32_t flags,

@@ -473,16 +473,17 @@ static void files_add(struct maildir_file **f, size_t *n, size_t *cap, const cha
 
 /* Files an MTA delivered into new/ move to cur/ with an empty info suffix;
  * the names they got in cur/ are added to f. */
-static int adopt_new(const char *dir, struct maildir_file **f, size_t *n, size_t *cap)
+static int adopt_new(const char *dir, size_t max, struct maildir_file **f, size_t *n, size_t *cap)
 {
 	if (!dir_ok(dir, "new") || !dir_ok(dir, "cur"))
 		return -1;
 	char *newdir = xasprintf("%s/new", dir);
 	DIR *d = opendir(newdir);
 	struct dirent *e;
-	while (d && (e = readdir(d))) {
+	for (size_t moved = 0; d && moved < max && (e = readdir(d));) {
 		if (e->d_name[0] == '.')
 			continue;
+		moved++;
 		char *src = xasprintf("%s/%s", newdir, e->d_name);
 		char *name =
 		    strchr(e->d_name, ':') ? xstrdup(e->d_name) : xasprintf("%s:2,", e->d_name);
@@ -500,14 +501,14 @@ static int adopt_new(const char *dir, struct maildir_file **f, size_t *n, size_t
 	return d ? 0 : -1;
 }
 
-int maildir_take_new(const char *dir, struct maildir_file **files, size_t *n)
+int maildir_take_new(const char *dir, size_t max, struct maildir_file **files, size_t *n)
 {
 	size_t cap = 0;
 	*files = NULL;
 	*n = 0;
 	if (!dir)
 		return -1;
-	return adopt_new(dir, files, n, &cap);
+	return adopt_new(dir, max, files, n, &cap);
 }
 
 static int path_stat(const char *p, uint64_t *vsize, time_t *mtime);
@@ -593,7 +594,7 @@ int maildir_list(const char *dir, struct maildir_file **files, size_t *n)
 {
 	if (!dir_ok(dir, "cur"))
 		return -1; /* a name maildir_dir could not map, or a link */
-	adopt_new(dir, NULL, NULL, NULL);
+	adopt_new(dir, SIZE_MAX, NULL, NULL, NULL);
 	return list_cur(dir, files, n);
 }
 

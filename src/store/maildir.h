@@ -60,8 +60,10 @@ int maildir_list(const char *dir, struct maildir_file **files, size_t *n);
 /* Lists cur/ as maildir_list does, and counts the files waiting in new/,
  * moving nothing (gannet index check). */
 int maildir_peek(const char *dir, struct maildir_file **files, size_t *n, size_t *waiting);
-/* Moves what an MTA delivered into new/ to cur/; files gets their names in cur/. */
-int maildir_take_new(const char *dir, struct maildir_file **files, size_t *n);
+/* Moves what an MTA delivered into new/ to cur/, at most max files (a
+ * slice's worth: the rest wait in new/ for the next call); files gets their
+ * names in cur/. */
+int maildir_take_new(const char *dir, size_t max, struct maildir_file **files, size_t *n);
 /* mtimes of new/ and cur/ in nanoseconds: unchanged means nothing to scan. */
 int maildir_dir_mtimes(const char *dir, int64_t mtimes[2]);
 void maildir_files_free(struct maildir_file *files, size_t n);

@@ -338,122 +338,267 @@ static int64_t mtime_to_keep(int64_t mt)
 	return mt > now - 2000000000LL ? 0 : mt;
 }
 
-/* Only new/ changed since the last scan (an MTA delivered): its files move
- * to cur/ and get UIDs, and cur/, changed only by us under the index lock,
- * need not be listed (by every session that wakes up for the delivery). */
-static int sync_new(struct store *s, struct ix_mailbox *mb, const char *dir, int64_t mt_new)
+void slice_start(struct slice *sl)
 {
-	struct maildir_file *files;
-	size_t n;
-	int64_t mt[2];
-	int rc = maildir_take_new(dir, &files, &n);
-	for (size_t i = 0; i < n && rc == 0; i++)
-		rc = adopt_file(s, mb->id, dir, &files[i]);
-	maildir_files_free(files, n);
-	if (rc == 0 && maildir_dir_mtimes(dir, mt) == 0)
-		rc = index_mailbox_set_mtimes(s->ix, mb->id,
-		                              (int64_t[2]){mtime_to_keep(mt_new), mt[1]});
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	sl->until = (int64_t)t.tv_sec * 1000000000 + t.tv_nsec + SLICE_NS;
+	sl->n = 0;
+}
+
+void slice_pause(void)
+{
+	struct timespec t = {0, SLICE_PAUSE_NS};
+	nanosleep(&t, NULL);
+}
+
+bool slice_full(struct slice *sl)
+{
+	if (++sl->n >= SLICE_MAX)
+		return true;
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec >= sl->until;
+}
+
+/* What a sync of one mailbox has to do, worked through in slices: index
+ * rows whose file is gone (expunged), files whose info suffix changed (the
+ * row takes the new name), files the index does not know (adopted). It stays
+ * true as long as no one else changes the mailbox's messages, which every
+ * such change shows by moving its MODSEQ: a plan another process overtook
+ * between two slices is made again from the files. The mtimes that say the
+ * directories were scanned are stored only with the plan's last slice, so a
+ * crash half way leaves them old and the next sync scans again. */
+struct sync_rename {
+	uint32_t uid;
+	char *name;
+};
+struct sync_plan {
+	bool active;
+	int64_t mailbox;
+	uint64_t modseq; /* the mailbox's MODSEQ when our last slice committed */
+	bool new_only;   /* only new/ had changed: cur/'s own mtime is read at the end */
+	bool more_new;   /* files may wait in new/: taken a slice's worth at a time */
+	int64_t mt[2];   /* what to store when the plan is done */
+	uint32_t *gone;
+	struct sync_rename *renamed;
+	struct maildir_file *adopt;
+	size_t ngone, nrenamed, nadopt, next; /* next: the first item not done, in that order */
+};
+
+static void plan_free(struct sync_plan *p)
+{
+	for (size_t i = 0; i < p->nrenamed; i++)
+		free(p->renamed[i].name);
+	maildir_files_free(p->adopt, p->nadopt);
+	free(p->gone);
+	free(p->renamed);
+	memset(p, 0, sizeof *p);
+}
+
+/* Only new/ changed since the last scan (an MTA delivered): its files move
+ * to cur/ and are to get UIDs, and cur/, changed only by us under the index
+ * lock, need not be listed (by every session that wakes up for the delivery). */
+static void plan_new(int64_t mt_new, struct sync_plan *p)
+{
+	p->new_only = true;
+	p->more_new = true;
+	p->mt[0] = mtime_to_keep(mt_new);
+}
+
+/* When the plan's items are done and files may still wait in new/, the next
+ * slice's worth of them moves to cur/ (under the lock: no one else can adopt
+ * them twice) and becomes the plan's items. A file left in new/ by a crash
+ * is found by the next sync, as new/'s mtime has moved. */
+static int plan_take_new(const char *dir, struct sync_plan *p)
+{
+	if (!p->more_new || p->next < p->ngone + p->nrenamed + p->nadopt)
+		return 0;
+	for (size_t i = 0; i < p->nrenamed; i++)
+		free(p->renamed[i].name);
+	maildir_files_free(p->adopt, p->nadopt);
+	p->adopt = NULL;
+	p->ngone = p->nrenamed = p->nadopt = p->next = 0;
+	int rc = maildir_take_new(dir, SLICE_MAX, &p->adopt, &p->nadopt);
+	p->more_new = rc == 0 && p->nadopt == SLICE_MAX;
 	return rc;
 }
 
-/* Brings the index up to date with the Maildir: files an MTA delivered get
- * UIDs, files gone from disk are expunged. Skipped when neither new/ nor cur/
- * changed since the last scan. Runs inside an index transaction. Returns 1
- * when it looked at the files (the mailbox row may have moved), 0 when it
- * skipped them, -1 on error. */
-static int sync_files(struct store *s, struct ix_mailbox *mb)
+/* Pairs files and index rows by base name, both sorted: rows whose file is
+ * gone were expunged by someone else; files with no row are new. */
+static void plan_pair(struct sync_plan *p, struct maildir_file *files, size_t nfiles,
+                      struct ix_message *msgs, size_t nmsgs)
 {
-	char *dir = maildir_dir(s->paths.maildir, mb->name);
-	int64_t mt[2];
-	int rc = -1;
-	if (maildir_dir_mtimes(dir, mt) < 0) {
-		free(dir);
-		return -1;
-	}
-	if (mt[0] == mb->mtimes[0] && mt[1] == mb->mtimes[1]) {
-		free(dir);
-		return 0;
-	}
-	if (mt[1] == mb->mtimes[1] && mt[1] != 0) {
-		rc = sync_new(s, mb, dir, mt[0]);
-		free(dir);
-		return rc < 0 ? -1 : 1;
-	}
-	struct maildir_file *files = NULL;
-	size_t nfiles = 0, nmsgs = 0;
-	struct ix_message *msgs = NULL;
-	if (maildir_list(dir, &files, &nfiles) < 0 ||
-	    index_messages(s->ix, mb->id, false, &msgs, &nmsgs) < 0)
-		goto out;
-	rc = 0;
-	/* Pair files and index entries by base name, both sorted: entries whose
-	 * file is gone were expunged by someone else; files with no entry are new. */
 	qsort(files, nfiles, sizeof *files, file_cmp);
 	struct ix_message **byname = xmalloc((nmsgs ? nmsgs : 1) * sizeof *byname);
 	for (size_t i = 0; i < nmsgs; i++)
 		byname[i] = &msgs[i];
 	qsort(byname, nmsgs, sizeof *byname, msg_cmp);
 	bool *known = xcalloc(nfiles ? nfiles : 1, sizeof *known);
+	p->gone = xmalloc((nmsgs ? nmsgs : 1) * sizeof *p->gone);
+	p->renamed = xmalloc((nmsgs ? nmsgs : 1) * sizeof *p->renamed);
 	size_t j = 0;
-	for (size_t i = 0; i < nmsgs && rc == 0; i++) {
+	for (size_t i = 0; i < nmsgs; i++) {
 		struct ix_message *msg = byname[i];
 		while (j < nfiles && maildir_base_cmp(files[j].name, msg->filename) < 0)
 			j++;
 		if (j == nfiles || maildir_base_cmp(files[j].name, msg->filename) != 0) {
-			rc = index_message_expunge(s->ix, mb->id, msg->uid);
+			p->gone[p->ngone++] = msg->uid;
 			continue;
 		}
 		known[j] = true;
 		if (strcmp(files[j].name, msg->filename) != 0)
-			rc = index_message_set_filename(s->ix, mb->id, msg->uid, files[j].name);
+			p->renamed[p->nrenamed++] =
+			    (struct sync_rename){msg->uid, xstrdup(files[j].name)};
 		j++;
 	}
-	for (j = 0; j < nfiles && rc == 0; j++)
-		if (!known[j])
-			rc = adopt_file(s, mb->id, dir, &files[j]);
+	p->adopt = xmalloc((nfiles ? nfiles : 1) * sizeof *p->adopt);
+	for (j = 0; j < nfiles; j++)
+		if (known[j])
+			free(files[j].name);
+		else
+			p->adopt[p->nadopt++] = files[j];
+	free(files);
 	free(known);
 	free(byname);
-	for (int i = 0; i < 2; i++)
-		mt[i] = mtime_to_keep(mt[i]);
-	if (rc == 0)
-		rc = index_mailbox_set_mtimes(s->ix, mb->id, mt);
-out:
-	maildir_files_free(files, nfiles);
+}
+
+/* cur/ changed (or this mailbox was never scanned): list every file there;
+ * what waits in new/ comes after, a slice's worth at a time. */
+static int plan_full(struct store *s, int64_t mailbox, const char *dir, const int64_t mt[2],
+                     struct sync_plan *p)
+{
+	struct maildir_file *files = NULL;
+	size_t nfiles = 0, nmsgs = 0, waiting = 0;
+	struct ix_message *msgs = NULL;
+	if (maildir_peek(dir, &files, &nfiles, &waiting) < 0 ||
+	    index_messages(s->ix, mailbox, false, &msgs, &nmsgs) < 0) {
+		maildir_files_free(files, nfiles);
+		return -1;
+	}
+	plan_pair(p, files, nfiles, msgs, nmsgs);
 	index_messages_free(msgs, nmsgs);
+	p->more_new = waiting > 0;
+	for (int i = 0; i < 2; i++)
+		p->mt[i] = mtime_to_keep(mt[i]);
+	return 0;
+}
+
+/* Does the plan's next items, one slice's worth; the last slice stores the
+ * mtimes. Inside a transaction. */
+static int plan_step(struct store *s, int64_t mailbox, const char *dir, struct sync_plan *p)
+{
+	struct slice sl;
+	if (plan_take_new(dir, p) < 0)
+		return -1;
+	size_t total = p->ngone + p->nrenamed + p->nadopt;
+	int rc = 0;
+	slice_start(&sl);
+	for (bool full = false; p->next < total && rc == 0 && !full;
+	     p->next++, full = slice_full(&sl)) {
+		size_t k = p->next;
+		if (k < p->ngone)
+			rc = index_message_expunge(s->ix, mailbox, p->gone[k]);
+		else if ((k -= p->ngone) < p->nrenamed)
+			rc = index_message_set_filename(s->ix, mailbox, p->renamed[k].uid,
+			                                p->renamed[k].name);
+		else
+			rc = adopt_file(s, mailbox, dir, &p->adopt[k - p->nrenamed]);
+	}
+	if (rc < 0 || p->next < total || p->more_new)
+		return rc;
+	int64_t mt[2];
+	if (p->new_only && maildir_dir_mtimes(dir, mt) == 0)
+		p->mt[1] = mt[1];
+	p->active = false;
+	return index_mailbox_set_mtimes(s->ix, mailbox, p->mt);
+}
+
+/* Brings the index up to date with the Maildir, one slice at a time: files
+ * an MTA delivered get UIDs, files gone from disk are expunged. Skipped when
+ * neither new/ nor cur/ changed since the last scan and no plan is under way.
+ * Runs inside an index transaction. Returns 1 when it looked at the files
+ * (the mailbox row may have moved; p->active: more slices to go), 0 when it
+ * skipped them, -1 on error. */
+static int sync_files(struct store *s, struct ix_mailbox *mb, struct sync_plan *p)
+{
+	char *dir = maildir_dir(s->paths.maildir, mb->name);
+	int64_t mt[2];
+	int rc = 0;
+	if (p->active && (p->mailbox != mb->id || p->modseq != mb->modseq))
+		plan_free(p); /* overtaken: made again from what is on disk now */
+	if (!p->active) {
+		if (maildir_dir_mtimes(dir, mt) < 0) {
+			free(dir);
+			return -1;
+		}
+		if (mt[0] == mb->mtimes[0] && mt[1] == mb->mtimes[1]) {
+			free(dir);
+			return 0;
+		}
+		p->active = true;
+		p->mailbox = mb->id;
+		if (mt[1] == mb->mtimes[1] && mt[1] != 0)
+			plan_new(mt[0], p);
+		else
+			rc = plan_full(s, mb->id, dir, mt, p);
+	}
+	if (rc == 0)
+		rc = plan_step(s, mb->id, dir, p);
 	free(dir);
 	return rc < 0 ? -1 : 1;
 }
 
-/* Looks a mailbox up and syncs it with its files, in one transaction. */
-enum store_rc mailbox_sync_locked(struct store *s, const char *name, struct ix_mailbox *mb)
+/* mb again after a sync that looked at the files: UIDNEXT and MODSEQ may
+ * have moved. */
+static int mailbox_reread(struct store *s, const char *name, struct ix_mailbox *mb)
 {
-	int rc = index_mailbox_get(s->ix, name, mb);
-	if (rc != 0)
-		return rc > 0 ? STORE_NONEXISTENT : STORE_ERROR;
-	rc = sync_files(s, mb);
-	if (rc > 0) { /* files adopted or gone: UIDNEXT and MODSEQ may have moved */
+	index_mailbox_clear(mb);
+	return index_mailbox_get(s->ix, name, mb) == 0 ? 0 : -1;
+}
+
+enum store_rc mailbox_sync_begin(struct store *s, const char *name, struct ix_mailbox *mb)
+{
+	struct sync_plan p = {0};
+	for (;;) {
+		if (index_begin(s->ix) < 0)
+			break;
+		int rc = index_mailbox_get(s->ix, name, mb);
+		if (rc > 0) {
+			index_rollback(s->ix);
+			plan_free(&p);
+			return STORE_NONEXISTENT;
+		}
+		int synced = rc < 0 ? -1 : sync_files(s, mb, &p);
+		if (synced > 0)
+			synced = mailbox_reread(s, name, mb);
+		if (synced >= 0 && !p.active) {
+			plan_free(&p);
+			return STORE_OK; /* the caller's work goes into this transaction */
+		}
+		/* More slices to go: this one commits, and the next one can tell by
+		 * the MODSEQ it left whether someone else came between. */
+		p.modseq = mb->modseq;
 		index_mailbox_clear(mb);
-		rc = index_mailbox_get(s->ix, name, mb) == 0 ? 0 : -1;
+		if (synced < 0 || index_commit(s->ix) < 0)
+			break;
+		slice_pause();
 	}
-	if (rc < 0) {
-		index_mailbox_clear(mb);
-		return STORE_ERROR;
-	}
-	return STORE_OK;
+	index_rollback(s->ix);
+	plan_free(&p);
+	return STORE_ERROR;
 }
 
 enum store_rc mailbox_fresh(struct store *s, const char *name, struct ix_mailbox *mb)
 {
-	if (index_begin(s->ix) < 0)
-		return STORE_ERROR;
-	enum store_rc rc = mailbox_sync_locked(s, name, mb);
-	if (rc == STORE_OK && index_commit(s->ix) < 0) {
-		index_mailbox_clear(mb);
-		rc = STORE_ERROR;
-	}
+	enum store_rc rc = mailbox_sync_begin(s, name, mb);
 	if (rc != STORE_OK)
-		index_rollback(s->ix);
-	return rc;
+		return rc;
+	if (index_commit(s->ix) == 0)
+		return STORE_OK;
+	index_rollback(s->ix);
+	index_mailbox_clear(mb);
+	return STORE_ERROR;
 }
 
 static bool mailbox_exists(struct store *s, const char *name)
@@ -624,11 +769,9 @@ static enum store_rc move_all_messages(struct store *s, const struct ix_mailbox 
 static enum store_rc rename_inbox(struct store *s, const char *to)
 {
 	struct ix_mailbox inbox = {0};
-	if (index_begin(s->ix) < 0)
-		return STORE_ERROR;
-	enum store_rc rc = STORE_ERROR;
-	if (mailbox_sync_locked(s, "INBOX", &inbox) != STORE_OK)
-		goto fail;
+	enum store_rc rc = mailbox_sync_begin(s, "INBOX", &inbox);
+	if (rc != STORE_OK)
+		return rc;
 	rc = mailbox_exists(s, to) ? STORE_EXISTS : create_with_parents(s, to);
 	if (rc == STORE_OK)
 		rc = move_all_messages(s, &inbox, to);
@@ -638,7 +781,6 @@ static enum store_rc rename_inbox(struct store *s, const char *to)
 	}
 	if (rc == STORE_OK)
 		rc = STORE_ERROR;
-fail:
 	index_rollback(s->ix);
 	index_mailbox_clear(&inbox);
 	return rc;

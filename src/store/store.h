@@ -159,8 +159,9 @@ enum store_rc view_sync(struct view *v, bool allow_expunge, struct view_changes 
 void view_changes_free(struct view_changes *ch);
 
 /* Removes \Deleted messages (of those whose UIDs are in uids, sorted, when
- * uids is not NULL: UID EXPUNGE). Files go only after the index commit.
- * They leave the view, to be reported, at the next view_sync. */
+ * uids is not NULL: UID EXPUNGE). Many messages go in slices, each its own
+ * commit (store/internal.h, SLICE_MAX); each slice's files go only after
+ * its commit. They leave the view, to be reported, at the next view_sync. */
 enum store_rc view_expunge(struct view *v, const uint32_t *uids, size_t nuids);
 
 /* What FETCH needs of a message beyond the view. */
@@ -185,16 +186,20 @@ void view_cache_flush(struct view *v);
 
 enum flag_op { FLAG_OP_SET, FLAG_OP_ADD, FLAG_OP_REMOVE };
 /* STORE: changes the flags of the messages at view positions idx[]; changed[i]
- * says whether message idx[i] changed. Every change gets a new MODSEQ. */
+ * says whether message idx[i] changed. Every change gets a new MODSEQ: one
+ * per slice of up to SLICE_MAX messages, each slice its own commit. */
 enum store_rc view_store(struct view *v, const size_t *idx, size_t n, enum flag_op op,
                          uint32_t flags, const char *const *kw, size_t nkw, bool *changed);
 
 /* COPY or MOVE (RFC 6851) of the messages at idx[] to dest; dst_uids[i]
- * gets the new UID of idx[i]. All or nothing: STORE_EXPUNGED when one of
- * them was expunged meanwhile (RFC 2180 4.4). A move is one index transaction around the
- * file renames, so after a crash each message is in one of the two mailboxes
- * and never in both. The moved messages leave the view at the next
- * view_sync. */
+ * gets the new UID of idx[i]. STORE_EXPUNGED when one of them was expunged
+ * meanwhile (RFC 2180 4.4). Many messages go over in slices, each one index
+ * transaction around its file links or renames, so after a crash each
+ * message of a MOVE is in one of the two mailboxes and never in both. A COPY
+ * is all or nothing: one that fails in a later slice expunges what the
+ * earlier ones added to dest. A MOVE that fails part way leaves the slices
+ * it committed moved (RFC 6851 3.3: each message moved or unaffected). The
+ * moved messages leave the view at the next view_sync. */
 enum store_rc view_copy(struct view *v, const size_t *idx, size_t n, const char *dest, bool move,
                         uint32_t *dst_uidvalidity, uint32_t *dst_uids);
 

@@ -256,13 +256,9 @@ static enum store_rc snapshot(struct store *s, const char *name, bool claim, uin
 	memset(sn, 0, sizeof *sn);
 	sn->recent_from = UINT32_MAX;
 	struct ix_mailbox *mb = &sn->mb;
-	if (index_begin(s->ix) < 0)
-		return STORE_ERROR;
-	enum store_rc rc = mailbox_sync_locked(s, name, mb);
-	if (rc != STORE_OK) {
-		index_rollback(s->ix);
+	enum store_rc rc = mailbox_sync_begin(s, name, mb);
+	if (rc != STORE_OK)
 		return rc;
-	}
 	/* A new view (since 0) of an unchanged mailbox takes the store's list. */
 	sn->share = since ? NULL : kept_share(s, mb->id, mb->modseq);
 	bool fail = !sn->share && snapshot_read(s->ix, since, sn) < 0;
@@ -478,36 +474,96 @@ static void keep_scan_after_unlink(struct store *s, struct view *v, const int64_
 	index_mailbox_clear(&mb);
 }
 
-enum store_rc view_expunge(struct view *v, const uint32_t *uids, size_t nuids)
+/* The messages an EXPUNGE is to remove (\Deleted, and in uids when it is
+ * not NULL), read before any lock is taken; each slice looks again. */
+static int expunge_list(struct view *v, const uint32_t *uids, size_t nuids, struct ix_message **m,
+                        size_t *n)
+{
+	if (index_messages(v->store->ix, v->id, false, m, n) < 0)
+		return -1;
+	size_t kept = 0;
+	for (size_t i = 0; i < *n; i++) {
+		if (!((*m)[i].flags & FLAG_DELETED) || (uids && !uid_in(uids, nuids, (*m)[i].uid)))
+			index_message_clear(&(*m)[i]);
+		else
+			(*m)[kept++] = (*m)[i];
+	}
+	*n = kept;
+	return 0;
+}
+
+/* One message of an EXPUNGE, under the lock: it goes if it is still there
+ * and still \Deleted (someone may have changed it since the list was read),
+ * and m takes its file name as it is now. m->uid 0: it stays. */
+static int expunge_one(struct index *ix, int64_t mailbox, struct ix_message *m)
+{
+	struct ix_message now;
+	int found = index_message_get(ix, mailbox, m->uid, &now);
+	bool going = found == 0 && (now.flags & FLAG_DELETED);
+	if (going) {
+		free(m->filename);
+		m->filename = now.filename;
+		now.filename = NULL;
+	}
+	if (found == 0)
+		index_message_clear(&now);
+	if (!going)
+		m->uid = 0;
+	return found < 0 ? -1 : going ? index_message_expunge(ix, mailbox, m->uid) : 0;
+}
+
+/* One slice of an EXPUNGE in its own transaction, from m[*i] on; its files
+ * go after its commit. The previous slice's unlinks are our own change to
+ * cur/, so this slice keeps the stored mtimes current for them first
+ * (keep_scan_current), and before[] gets cur/'s mtimes before this one. */
+static int expunge_slice(struct view *v, struct ix_message *m, size_t nm, size_t *i,
+                         int64_t before[2], bool *unlinked)
 {
 	struct store *s = v->store;
-	struct ix_message *m = NULL;
-	size_t nm = 0;
-	int64_t before[2] = {-1, -1};
+	struct ix_mailbox mb;
+	struct slice sl;
+	size_t from = *i;
 	if (index_begin(s->ix) < 0)
-		return STORE_ERROR;
+		return -1;
+	int rc = 0;
+	if (index_mailbox_get(s->ix, v->name, &mb) == 0) {
+		if (*unlinked && mb.id == v->id)
+			rc = keep_scan_current(s, &mb, v->dir, before);
+		index_mailbox_clear(&mb);
+	}
+	*unlinked = false;
 	maildir_dir_mtimes(v->dir, before);
-	enum store_rc rc =
-	    index_messages(s->ix, v->id, false, &m, &nm) < 0 ? STORE_ERROR : STORE_OK;
-	for (size_t i = 0; i < nm; i++)
-		if (!(m[i].flags & FLAG_DELETED) || (uids && !uid_in(uids, nuids, m[i].uid)))
-			m[i].uid = 0; /* not going */
-	for (size_t i = 0; i < nm && rc == STORE_OK; i++)
-		if (m[i].uid && index_message_expunge(s->ix, v->id, m[i].uid) < 0)
-			rc = STORE_ERROR;
-	if (rc == STORE_OK && index_commit(s->ix) < 0)
-		rc = STORE_ERROR;
-	if (rc != STORE_OK)
+	slice_start(&sl);
+	for (bool full = false; *i < nm && rc == 0 && !full; full = slice_full(&sl))
+		rc = expunge_one(s->ix, v->id, &m[(*i)++]);
+	if (rc < 0 || index_commit(s->ix) < 0) {
 		index_rollback(s->ix);
+		return -1;
+	}
 	/* Files go only after the commit; one left behind by a crash is
 	 * recognised from the expunge log and removed, not re-adopted. */
+	for (size_t k = from; k < *i; k++)
+		if (m[k].uid)
+			*unlinked |= maildir_unlink(v->dir, m[k].filename) == 0;
+	return 0;
+}
+
+enum store_rc view_expunge(struct view *v, const uint32_t *uids, size_t nuids)
+{
+	struct ix_message *m = NULL;
+	size_t nm = 0, i = 0;
+	int64_t before[2] = {-1, -1};
 	bool unlinked = false;
-	for (size_t i = 0; i < nm && rc == STORE_OK; i++)
-		if (m[i].uid)
-			unlinked |= maildir_unlink(v->dir, m[i].filename) == 0;
+	enum store_rc rc = expunge_list(v, uids, nuids, &m, &nm) < 0 ? STORE_ERROR : STORE_OK;
+	while (rc == STORE_OK && i < nm) {
+		if (i > 0)
+			slice_pause();
+		if (expunge_slice(v, m, nm, &i, before, &unlinked) < 0)
+			rc = STORE_ERROR;
+	}
 	index_messages_free(m, nm);
 	if (unlinked)
-		keep_scan_after_unlink(s, v, before);
+		keep_scan_after_unlink(v->store, v, before);
 	return rc;
 }
 
@@ -648,21 +704,42 @@ static int store_one(struct view *v, struct view_msg *vm, enum flag_op op, uint3
 	return rc;
 }
 
-enum store_rc view_store(struct view *v, const size_t *idx, size_t n, enum flag_op op,
-                         uint32_t flags, const char *const *kw, size_t nkw, bool *changed)
+/* One slice of a STORE, from idx[*i] on, in its own transaction and with
+ * its own MODSEQ: a session that catches up between two slices (it reads
+ * the rows above the MODSEQ it saw) then misses none of the next one's. */
+static int store_slice(struct view *v, const size_t *idx, size_t n, size_t *i, enum flag_op op,
+                       uint32_t flags, const char *const *kw, size_t nkw, bool *changed)
 {
 	struct index *ix = v->store->ix;
 	uint64_t modseq = 0;
+	struct slice sl;
 	if (index_begin(ix) < 0)
-		return STORE_ERROR;
+		return -1;
 	int rc = op != FLAG_OP_REMOVE ? index_mailbox_add_keywords(ix, v->id, kw, nkw) : 0;
-	view_own(v);
-	for (size_t i = 0; i < n && rc == 0; i++)
-		rc = store_one(v, &v->msgs[idx[i]], op, flags, kw, nkw, &modseq, &changed[i]);
+	slice_start(&sl);
+	for (bool full = false; *i < n && rc == 0 && !full; (*i)++, full = slice_full(&sl))
+		rc = store_one(v, &v->msgs[idx[*i]], op, flags, kw, nkw, &modseq, &changed[*i]);
 	if (rc == 0 && index_commit(ix) == 0)
-		return STORE_OK;
+		return 0;
 	index_rollback(ix);
-	return STORE_ERROR;
+	return -1;
+}
+
+/* A STORE over many messages commits slice by slice: RFC 9051 6.4.6 asks no
+ * atomicity of it, and a failure part way leaves each message either
+ * changed or not, as a later FETCH shows. */
+enum store_rc view_store(struct view *v, const size_t *idx, size_t n, enum flag_op op,
+                         uint32_t flags, const char *const *kw, size_t nkw, bool *changed)
+{
+	size_t i = 0;
+	view_own(v);
+	do {
+		if (i > 0)
+			slice_pause();
+		if (store_slice(v, idx, n, &i, op, flags, kw, nkw, changed) < 0)
+			return STORE_ERROR;
+	} while (i < n);
+	return STORE_OK;
 }
 
 /* ---- COPY and MOVE ---- */
@@ -718,52 +795,173 @@ static int copy_one(struct view *v, int64_t dst_id, const char *dst_dir, uint32_
 	return rc;
 }
 
+/* A COPY or MOVE under way: its messages go over in slices, each one index
+ * transaction around its file links or renames (so a crash leaves each
+ * message of a MOVE in exactly one of the two mailboxes), and done counts
+ * the messages committed. */
+struct copy_job {
+	struct view *v;
+	const size_t *idx;
+	size_t n, done;
+	const char *dest;
+	char *dst_dir;
+	bool move;
+	int64_t dst_id; /* 0 until the first slice found the target */
+	uint32_t uidvalidity;
+	uint32_t *dst_uids;
+	struct placed *p;
+};
+
+/* Whether every message is still there, looked at before any slice takes
+ * the lock: what someone else expunged before the command then fails it
+ * whole (RFC 2180 4.4), with nothing copied and nothing moved. One expunged
+ * between two slices is still caught, by the slice that meets it. */
+static int copy_precheck(const struct copy_job *j)
+{
+	for (size_t i = 0; i < j->n; i++) {
+		int rc = index_message_exists(j->v->store->ix, j->v->id, j->v->msgs[j->idx[i]].uid);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* The target's row in this slice's transaction: the one the first slice
+ * found, or -1 (deleted, or made again, meanwhile). */
+static int copy_target(struct copy_job *j, struct ix_mailbox *dst)
+{
+	int found = index_mailbox_get(j->v->store->ix, j->dest, dst);
+	if (found != 0)
+		return found > 0 && !j->dst_id ? 2 : -1;
+	if (j->dst_id && dst->id != j->dst_id)
+		return -1;
+	j->dst_id = dst->id;
+	j->uidvalidity = dst->uidvalidity;
+	return 0;
+}
+
+/* The messages from j->done on, one slice's worth, placed and indexed;
+ * keeps both mailboxes' stored mtimes current for our own changes. Inside
+ * the slice's transaction; *end: where the slice stopped. 1: a message was
+ * expunged since the client was told, 2: no target. */
+static int copy_messages(struct copy_job *j, struct ix_mailbox *dst, size_t *end)
+{
+	struct store *s = j->v->store;
+	struct ix_mailbox src = {0};
+	int64_t src_before[2] = {-1, -1}, dst_before[2] = {-1, -1};
+	struct slice sl;
+	int rc = copy_target(j, dst);
+	if (rc == 0 && index_mailbox_get(s->ix, j->v->name, &src) != 0)
+		rc = -1;
+	maildir_dir_mtimes(j->v->dir, src_before);
+	/* A target whose directories are not its own (a planted symlink) takes
+	 * nothing, as in store_append. */
+	if (rc == 0 && maildir_dir_mtimes(j->dst_dir, dst_before) < 0)
+		rc = -1;
+	slice_start(&sl);
+	for (bool full = false; *end < j->n && rc == 0 && !full; (*end)++, full = slice_full(&sl))
+		rc = copy_one(j->v, dst->id, j->dst_dir, j->v->msgs[j->idx[*end]].uid, j->move,
+		              &j->p[*end], &j->dst_uids[*end]);
+	if (rc == 0)
+		rc = keep_scan_current(s, dst, j->dst_dir, dst_before);
+	if (rc == 0 && j->move && src.id != dst->id)
+		rc = keep_scan_current(s, &src, j->v->dir, src_before);
+	index_mailbox_clear(&src);
+	return rc;
+}
+
+/* One slice in its own transaction. The files move (or are linked) while we
+ * hold the index lock, so no other process can scan either directory half
+ * way through; a slice that fails puts its own files back. */
+static int copy_slice(struct copy_job *j)
+{
+	struct store *s = j->v->store;
+	struct ix_mailbox dst = {0};
+	size_t end = j->done;
+	if (index_begin(s->ix) < 0)
+		return -1;
+	int rc = copy_messages(j, &dst, &end);
+	if (rc == 0)
+		rc = index_commit(s->ix);
+	index_mailbox_clear(&dst);
+	if (rc == 0) {
+		j->done = end;
+		return 0;
+	}
+	index_rollback(s->ix);
+	unplace(j->v, j->dst_dir, j->p + j->done, end - j->done, j->move);
+	return rc;
+}
+
+/* A COPY that failed in a later slice: RFC 9051 6.4.7 has the server
+ * restore the destination to its state before the COPY, so what the earlier
+ * slices added is expunged again (in slices too, files after each commit).
+ * Their UIDs stay used: UIDNEXT never goes back. A crash before this ends
+ * leaves those copies in the destination, each whole and once. */
+static void copy_undo(struct copy_job *j)
+{
+	struct index *ix = j->v->store->ix;
+	for (size_t i = 0; i < j->done;) {
+		size_t from = i;
+		struct slice sl;
+		if (index_begin(ix) < 0)
+			return;
+		slice_start(&sl);
+		int rc = 0;
+		for (bool full = false; i < j->done && rc == 0 && !full;
+		     i++, full = slice_full(&sl))
+			rc = index_message_expunge(ix, j->dst_id, j->dst_uids[i]);
+		if (rc < 0 || index_commit(ix) < 0) {
+			index_rollback(ix);
+			log_error("store: %s: could not take back a failed COPY from %s",
+			          j->v->store->user, j->dest);
+			return;
+		}
+		for (size_t k = from; k < i; k++)
+			maildir_unlink(j->dst_dir, j->p[k].to);
+		slice_pause();
+	}
+}
+
+/* RFC 6851 3.3 on a MOVE that fails part way: "Because a MOVE applies to a
+ * set of messages, it might fail partway through the set. Regardless of
+ * whether the command is successful in moving the entire set, each
+ * individual message SHOULD either be moved or unaffected. The server MUST
+ * leave each message in a state where it is in at least one of the source
+ * or target mailboxes (no message can be lost or orphaned). The server
+ * SHOULD NOT leave any message in both mailboxes (it would be bad for a
+ * partial failure to result in a bunch of duplicate messages). This is true
+ * even if the server returns a tagged NO response to the command." So the
+ * slices a failed MOVE committed stay moved (moving them back would give
+ * them new UIDs in the source, which is not "unaffected" either), and the
+ * client learns of them from their EXPUNGEs at the next sync. Section 4.3
+ * wants COPYUID in an untagged OK before the EXPUNGEs; the caller sends it
+ * from dst_uids once the whole MOVE went through, unchanged by slicing. */
 enum store_rc view_copy(struct view *v, const size_t *idx, size_t n, const char *dest, bool move,
                         uint32_t *dst_uidvalidity, uint32_t *dst_uids)
 {
-	struct store *s = v->store;
-	struct ix_mailbox dst;
-	if (index_begin(s->ix) < 0)
-		return STORE_ERROR;
-	int found = index_mailbox_get(s->ix, dest, &dst);
-	if (found != 0) {
-		index_rollback(s->ix);
-		return found > 0 ? STORE_NONEXISTENT : STORE_ERROR;
+	struct copy_job j = {
+	    .v = v, .idx = idx, .n = n, .dest = dest, .move = move, .dst_uids = dst_uids};
+	j.dst_dir = maildir_dir(v->store->paths.maildir, dest);
+	j.p = xcalloc(n ? n : 1, sizeof *j.p);
+	int rc = copy_precheck(&j);
+	while (rc == 0) {
+		rc = copy_slice(&j);
+		if (rc != 0 || j.done == n)
+			break;
+		slice_pause();
 	}
-	/* The files move (or are linked) while we hold the index lock, so no
-	 * other process can scan either directory half way through. */
-	char *dst_dir = maildir_dir(s->paths.maildir, dest);
-	struct placed *p = xcalloc(n ? n : 1, sizeof *p);
-	size_t done = 0;
-	struct ix_mailbox src = {0};
-	int64_t src_before[2] = {-1, -1}, dst_before[2] = {-1, -1};
-	int rc = index_mailbox_get(s->ix, v->name, &src) != 0 ? -1 : 0;
-	maildir_dir_mtimes(v->dir, src_before);
-	/* A target whose directories are not its own (a planted symlink) takes
-	 * nothing, as in store_append. */
-	if (rc == 0 && maildir_dir_mtimes(dst_dir, dst_before) < 0)
-		rc = -1;
-	for (; done < n && rc == 0; done++)
-		rc = copy_one(v, dst.id, dst_dir, v->msgs[idx[done]].uid, move, &p[done],
-		              &dst_uids[done]);
-	if (rc == 0)
-		rc = keep_scan_current(s, &dst, dst_dir, dst_before);
-	if (rc == 0 && move && src.id != dst.id)
-		rc = keep_scan_current(s, &src, v->dir, src_before);
-	if (rc == 0)
-		rc = index_commit(s->ix);
-	if (rc != 0) {
-		index_rollback(s->ix);
-		unplace(v, dst_dir, p, done, move);
-	}
-	*dst_uidvalidity = dst.uidvalidity;
+	if (rc != 0 && !move)
+		copy_undo(&j);
+	*dst_uidvalidity = j.uidvalidity;
 	for (size_t i = 0; i < n; i++) {
-		free(p[i].from);
-		free(p[i].to);
+		free(j.p[i].from);
+		free(j.p[i].to);
 	}
-	free(p);
-	free(dst_dir);
-	index_mailbox_clear(&dst);
-	index_mailbox_clear(&src);
-	return rc == 0 ? STORE_OK : rc > 0 ? STORE_EXPUNGED : STORE_ERROR;
+	free(j.p);
+	free(j.dst_dir);
+	return rc == 0   ? STORE_OK
+	       : rc == 2 ? STORE_NONEXISTENT
+	       : rc > 0  ? STORE_EXPUNGED
+	                 : STORE_ERROR;
 }
