@@ -22,9 +22,11 @@ struct index {
 		sqlite3_stmt *st;
 	} cache[STMT_CACHE];
 	size_t ncache;
-	bool changed; /* this transaction changed a mailbox's messages or flags */
-	bool damaged; /* SQLite said the file is corrupt or not a database */
-	bool busy;    /* the last failure was a lock another connection held too long */
+	bool changed;          /* this transaction changed a mailbox's messages or flags */
+	bool damaged;          /* SQLite said the file is corrupt or not a database */
+	bool busy;             /* the last failure was a lock another connection held too long */
+	unsigned lock_wait_ms; /* how long busy_wait waits */
+	int64_t busy_since_ms; /* when the current wait began */
 	index_change_fn *on_change;
 	void *change_arg;
 };
@@ -103,7 +105,7 @@ bool index_busy(const struct index *ix)
 
 void index_set_lock_wait(struct index *ix, unsigned ms)
 {
-	sqlite3_busy_timeout(ix->db, (int)ms);
+	ix->lock_wait_ms = ms;
 }
 
 const char *index_errmsg(struct index *ix)
@@ -163,14 +165,26 @@ static bool file_cut_short(const char *path)
 	return cut;
 }
 
+static int64_t monotonic_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* Waits for the write lock by trying again every millisecond, for up to
- * 10 s. SQLite's own handler (sqlite3_busy_timeout) backs off to 100 ms
+ * lock_wait_ms (10 s unless set). It runs on a worker's job thread, never
+ * on the event loop (util/jobs.h). SQLite's own handler (sqlite3_busy_timeout) backs off to 100 ms
  * sleeps, and so would almost never meet the short gap a long operation
  * leaves between two of its slices (SLICE_PAUSE_NS in store/internal.h):
  * its wait would last the whole operation, which slicing is there to stop. */
 static int busy_wait(void *arg, int count)
 {
-	if (count >= 10000)
+	struct index *ix = arg;
+	int64_t now = monotonic_ms();
+	if (count == 0)
+		ix->busy_since_ms = now;
+	else if (now - ix->busy_since_ms >= ix->lock_wait_ms)
 		return 0;
 	struct timespec t = {0, 1000000};
 	nanosleep(&t, NULL);
@@ -189,7 +203,8 @@ int index_open(const char *path, struct index **out)
 		note_result(ix, rc);
 		log_error("index: cannot open %s: %s", path, sqlite3_errmsg(ix->db));
 	} else {
-		sqlite3_busy_handler(ix->db, busy_wait, NULL);
+		ix->lock_wait_ms = 10000;
+		sqlite3_busy_handler(ix->db, busy_wait, ix);
 		rc = exec(ix, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA "
 		              "foreign_keys=ON;") < 0 ||
 		     exec(ix, "BEGIN IMMEDIATE") < 0 || exec(ix, schema) < 0 ||
