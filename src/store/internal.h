@@ -54,10 +54,12 @@ struct slice {
 	int64_t until;
 	size_t n;
 };
-/* Between two slices: SQLite's lock is not fair, and a writer that takes
- * it again at once would starve the others, whose busy handler
- * (index.c) tries every millisecond. So the slicer steps aside for a little
- * longer than that. */
+/* Between two slices, with no transaction open: the jobs of the user's
+ * other sessions waiting in this worker run (jobs_yield, util/jobs.h), so
+ * none waits for the whole operation. And SQLite's lock is not fair: a
+ * writer that takes it again at once would starve the other processes,
+ * whose busy handler (index.c) tries every millisecond, so the slicer also
+ * steps aside for a little longer than that. */
 #define SLICE_PAUSE_NS (2 * 1000 * 1000)
 void slice_pause(void);
 void slice_start(struct slice *sl);

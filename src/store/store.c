@@ -13,6 +13,7 @@
 #include "store/internal.h"
 #include "store/maildir.h"
 #include "store/repair.h"
+#include "util/jobs.h"
 #include "util/log.h"
 #include "util/mutf7.h"
 #include "util/str.h"
@@ -348,6 +349,7 @@ void slice_start(struct slice *sl)
 
 void slice_pause(void)
 {
+	jobs_yield(); /* the user's other sessions go now, not after it all */
 	struct timespec t = {0, SLICE_PAUSE_NS};
 	nanosleep(&t, NULL);
 }

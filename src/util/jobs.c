@@ -62,6 +62,11 @@ struct jobs {
 	struct thread_arg args[NLANES];
 };
 
+/* The thread's own context, for jobs_yield: the job it runs (NULL on the
+ * loop's thread), and whether it is inside a jobs_yield already. */
+static _Thread_local struct job *running_job;
+static _Thread_local bool in_yield;
+
 static uint64_t hash(const char *s)
 {
 	uint64_t h = 14695981039346656037ull;
@@ -138,7 +143,9 @@ static void *lane_main(void *arg)
 			q->tail = NULL;
 		q->running = true;
 		pthread_mutex_unlock(&js->lock);
+		running_job = j;
 		enum job_next next = j->run(j);
+		running_job = NULL;
 		pthread_mutex_lock(&js->lock);
 		q->running = false;
 		if (next == JOB_AGAIN)
@@ -149,6 +156,36 @@ static void *lane_main(void *arg)
 	}
 	pthread_mutex_unlock(&js->lock);
 	return NULL;
+}
+
+void jobs_yield(void)
+{
+	struct job *self = running_job;
+	if (!self || in_yield)
+		return;
+	struct job_queue *q = self->q;
+	struct jobs *js = q->js;
+	/* Those waiting now; what comes meanwhile waits for the next step.
+	 * The queue stays marked running, so no other thread takes it. */
+	pthread_mutex_lock(&js->lock);
+	struct job *j = q->head;
+	q->head = q->tail = NULL;
+	pthread_mutex_unlock(&js->lock);
+	in_yield = true;
+	while (j) {
+		struct job *next = j->next;
+		running_job = j;
+		enum job_next r = j->run(j);
+		pthread_mutex_lock(&js->lock);
+		if (r == JOB_AGAIN)
+			append(&q->head, &q->tail, j);
+		else
+			finished(js, j);
+		pthread_mutex_unlock(&js->lock);
+		j = next;
+	}
+	in_yield = false;
+	running_job = self;
 }
 
 struct jobs *jobs_new(const unsigned threads[NLANES])

@@ -58,6 +58,14 @@ void job_queue_release(struct job_queue *q);
 /* Queues j behind the jobs already in q. */
 void jobs_submit(struct job_queue *q, struct job *j);
 
+/* For a long job, between two of its steps (store/ calls it between the
+ * committed slices of a big COPY): runs, on this thread, the jobs waiting
+ * behind it in its queue, so the same user's other sessions are not held
+ * for the whole operation. The caller must hold nothing they could touch
+ * half-done (no open transaction). Does nothing off a job thread or inside
+ * another jobs_yield. */
+void jobs_yield(void);
+
 /* Readable when finished jobs wait for jobs_dispatch. */
 int jobs_fd(const struct jobs *js);
 /* Calls done() of every finished job, in the order they finished. */

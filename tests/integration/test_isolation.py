@@ -186,3 +186,33 @@ def test_pipelined_commands_answer_in_order():
             if not line.startswith(b"*"):
                 tags.append(line.split(b" ", 1)[0].decode())
         assert tags == ["p%d" % i for i in range(40)], tags
+
+
+def test_same_users_other_session_goes_between_slices():
+    """A COPY of 3,000 messages commits in slices (test_slices); between two
+    of them the user's other sessions waiting in the worker run, so a NOOP
+    sent just after the COPY is answered before the COPY is."""
+    from test_slices import fill_folder
+    with harness.serving() as srv:
+        fill_folder(srv, "Big").ok("SELECT Big")
+        a = srv.raw().login()
+        _, t = a.cmd("s", "SELECT Big")
+        assert t.startswith(b"s OK"), t
+        b = srv.raw().login()
+        _, t = b.cmd("s", "SELECT INBOX")
+        assert t.startswith(b"s OK"), t
+        order = []
+        a.send("c1 COPY 1:* INBOX\r\n")
+        time.sleep(0.05)
+        b.send("n1 NOOP\r\n")
+
+        def wait(r, tag):
+            _, line = r.until(tag)
+            order.append((tag, line))
+
+        ta = threading.Thread(target=wait, args=(a, "c1"))
+        ta.start()
+        wait(b, "n1")
+        ta.join(60)
+        assert [tag for tag, _ in order] == ["n1", "c1"], order
+        assert order[1][1].startswith(b"c1 OK"), order
