@@ -604,6 +604,11 @@ void session_timed_out(struct session *s)
 	publish(s);
 }
 
+bool session_running(const struct session *s)
+{
+	return s->in_flight;
+}
+
 bool session_busy(const struct session *s)
 {
 	return s->in_flight || s->job || s->sjob;

@@ -113,6 +113,8 @@ void session_resume(struct session *s);
 unsigned session_timeout(const struct session *s);
 /* The inactivity timer fired: says BYE. The caller closes. */
 void session_timed_out(struct session *s);
+/* Its job is queued or running: the session is not the loop's to touch. */
+bool session_running(const struct session *s);
 /* A job runs, or a command is still producing output (a long FETCH). */
 bool session_busy(const struct session *s);
 /* The server is stopping: says BYE. The caller closes. */

@@ -267,7 +267,7 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 static void on_idle(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
-	if (session_busy(c->session)) {
+	if (session_running(c->session)) {
 		arm_idle_timer(c); /* the client waits for us, it is not idle */
 		return;
 	}
