@@ -27,6 +27,7 @@ struct conn {
 	bool closing;
 	bool draining; /* the server stops: close once the command running is done */
 	bool paused;
+	unsigned armed_secs; /* the inactivity timer's length, as last armed */
 	conn_closed_fn *on_closed;
 	void *arg;
 	/* For the logout line: IMAP bytes as the client sent and received them
@@ -85,7 +86,8 @@ static void conn_free(struct conn *c)
 
 static void arm_idle_timer(struct conn *c)
 {
-	struct timeval tv = {session_timeout(c->session), 0};
+	c->armed_secs = session_timeout(c->session);
+	struct timeval tv = {c->armed_secs, 0};
 	event_add(c->idle_timer, &tv);
 }
 
@@ -276,7 +278,9 @@ static void on_idle(evutil_socket_t fd, short what, void *arg)
 	(void)begin_close(c);
 }
 
-/* The session's job is done: its answers go out, and it reads on. */
+/* The session's job is done (or, in IDLE, its mailbox changed): its
+ * answers go out, and it reads on. Only the client's activity restarts the
+ * inactivity timer, but a login changes its length: it starts again then. */
 static void on_session_ready(void *arg)
 {
 	struct conn *c = arg;
@@ -285,7 +289,7 @@ static void on_session_ready(void *arg)
 		return;
 	if (!c->paused)
 		bufferevent_enable(c->in, EV_READ);
-	if (process_input(c) && !c->closing)
+	if (process_input(c) && !c->closing && session_timeout(c->session) != c->armed_secs)
 		arm_idle_timer(c);
 }
 

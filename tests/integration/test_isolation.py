@@ -216,3 +216,39 @@ def test_same_users_other_session_goes_between_slices():
         ta.join(60)
         assert [tag for tag, _ in order] == ["n1", "c1"], order
         assert order[1][1].startswith(b"c1 OK"), order
+
+
+def test_timers_follow_the_client_not_the_jobs():
+    """The login runs as a job; once it is done the session has the idle
+    timeout, not the login one (RFC 9051 5.4). And a mailbox that keeps
+    changing while the client idles does not keep the client's inactivity
+    timer from running out."""
+    with harness.serving(args=("--login-timeout", "1", "--idle-timeout", "3")) as srv:
+        r = srv.raw().login()
+        time.sleep(1.6)
+        _, t = r.cmd("n1", "NOOP")
+        assert t.startswith(b"n1 OK"), t
+        _, t = r.cmd("s1", "SELECT INBOX")
+        assert t.startswith(b"s1 OK"), t
+        r.send("i1 IDLE\r\n")
+        assert r.line().startswith(b"+ ")
+        t0 = time.monotonic()
+        other = srv.imap()
+        lines = []
+        while time.monotonic() - t0 < 8:
+            other.append("INBOX", None, None, MSG)
+            r.sock.settimeout(0.4)
+            try:
+                ln = r.line()
+            except (socket.timeout, TimeoutError):
+                continue
+            finally:
+                r.sock.settimeout(20)
+            lines.append(ln)
+            if ln.startswith(b"* BYE") or ln == b"":
+                break
+        gone = time.monotonic() - t0
+        other.logout()
+        assert any(ln.startswith(b"* BYE") for ln in lines), lines
+        assert any(b"EXISTS" in ln for ln in lines), lines
+        assert gone < 6, "the IDLE outlived its 3 s timeout by %.1f s" % (gone - 3)
