@@ -2,8 +2,8 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <stdatomic.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -365,14 +365,17 @@ static int install(const char *src, const char *dir, uint32_t flags, uint64_t si
 	char *n = cur_name(flags, size);
 	char *dst = xasprintf("%s/cur/%s", dir, n);
 	int rc = keep_src ? link(src, dst) : rename(src, dst);
+	int err = errno; /* place() looks at why a link failed */
 	free(dst);
 	if (rc == 0) {
 		char *cur = xasprintf("%s/cur", dir);
 		rc = fsync_dir(cur);
+		err = errno;
 		free(cur);
 	}
 	if (rc < 0) {
 		free(n);
+		errno = err;
 		return -1;
 	}
 	*name = n;
@@ -393,20 +396,6 @@ int maildir_commit(const char *tmp_path, const char *dir, uint32_t flags, time_t
 	futimens(fd, times); /* INTERNALDATE as mtime helps an index rebuild; not vital */
 	close(fd);
 	return install(tmp_path, dir, flags, (uint64_t)st.st_size, name, false);
-}
-
-static int place(const char *dir_from, const char *name, const char *dir_to, uint32_t flags,
-                 char **new_name, bool keep)
-{
-	if (!dir_ok(dir_from, "cur"))
-		return -1;
-	char *src = xasprintf("%s/cur/%s", dir_from, name);
-	struct stat st;
-	int rc = !regular_file(src, &st)
-	             ? -1
-	             : install(src, dir_to, flags, (uint64_t)st.st_size, new_name, keep);
-	free(src);
-	return rc;
 }
 
 int maildir_unlink(const char *dir, const char *name)
@@ -679,6 +668,48 @@ int maildir_crlf(const char *dir, const char *path, uint64_t *size, time_t *mtim
 	if (rc < 0)
 		unlink(tmp);
 	free(tmp);
+	return rc;
+}
+
+/* COPY where the kernel refuses the hard link: a file the mail user does
+ * not own (fs.protected_hardlinks: an MTA or an administrator left it
+ * root's) or, one day, another file system. The message is copied into
+ * tmp/, fsync'd and installed like an APPEND, keeping its mtime. */
+static int install_copy(const char *src, const char *dir, uint32_t flags, char **name)
+{
+	int out, in = open(src, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+	char *tmp;
+	if (in < 0 || fstat(in, &st) < 0 || maildir_tmpfile(dir, &out, &tmp) < 0) {
+		if (in >= 0)
+			close(in);
+		return -1;
+	}
+	struct timespec times[2] = {st.st_mtim, st.st_mtim};
+	int rc = copy_crlf(in, out) < 0 || futimens(out, times) < 0 || fsync(out) < 0 ? -1 : 0;
+	close(in);
+	close(out);
+	if (rc == 0)
+		rc = install(tmp, dir, flags, (uint64_t)st.st_size, name, false);
+	if (rc < 0)
+		unlink(tmp);
+	free(tmp);
+	return rc;
+}
+
+static int place(const char *dir_from, const char *name, const char *dir_to, uint32_t flags,
+                 char **new_name, bool keep)
+{
+	if (!dir_ok(dir_from, "cur"))
+		return -1;
+	char *src = xasprintf("%s/cur/%s", dir_from, name);
+	struct stat st;
+	int rc = !regular_file(src, &st)
+	             ? -1
+	             : install(src, dir_to, flags, (uint64_t)st.st_size, new_name, keep);
+	if (rc < 0 && keep && (errno == EPERM || errno == EXDEV))
+		rc = install_copy(src, dir_to, flags, new_name);
+	free(src);
 	return rc;
 }
 

@@ -447,3 +447,24 @@ def test_expunge_in_examine_is_no(srv):
     assert not expunges(lines)
     assert uid_list(c) == uids
     assert len(find_message_files(srv.maildir(), raws[0])) == 1
+
+
+def test_copy_of_a_file_the_mail_user_does_not_own(srv):
+    """COPY hard-links the message file, which the kernel refuses for a file
+    the mail user does not own (fs.protected_hardlinks): then the file is
+    copied instead, byte for byte, and the COPY succeeds. Run as root, the
+    file left here is root's; run as anyone else, the link itself works."""
+    import os
+    body = b"From: root@example.org\r\nSubject: left by root\r\n\r\nroot's file\r\n"
+    cur = os.path.join(srv.maildir(), "cur")
+    path = os.path.join(cur, "1700000000.M1P1Q1.admin,S=%d:2," % len(body))
+    with open(path, "wb") as f:
+        f.write(body)
+    os.chmod(path, 0o644)
+    c = fclient(srv)
+    c.ok("SELECT INBOX")
+    _, tagged = c.ok("COPY 1 Archive")
+    assert "COPYUID" in str(tagged), tagged
+    c.ok("SELECT Archive")
+    r = c.fetch1("FETCH 1 (BODY.PEEK[])")
+    assert r["BODY[]"] == body, r.items
