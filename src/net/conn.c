@@ -54,6 +54,20 @@ static void pump(struct conn *c)
 	evbuffer_add_buffer(bufferevent_get_output(c->out), session_output(c->session));
 }
 
+/* A plain socket's output buffer sends message files with sendfile(2),
+ * which libevent does only for buffers marked as drained to a descriptor
+ * (as bufferevent_socket_new marks its own); the session's buffer, moved
+ * whole into it, must say the same, or a FETCH of a 25 MB message reads the
+ * file into memory. TLS must see the bytes, so there it is unmarked. */
+static void mark_sendfile(struct conn *c, bool on)
+{
+	struct evbuffer *b = session_output(c->session);
+	if (on)
+		evbuffer_set_flags(b, EVBUFFER_FLAG_DRAINS_TO_FD);
+	else
+		evbuffer_clear_flags(b, EVBUFFER_FLAG_DRAINS_TO_FD);
+}
+
 /* One line per connection, however it ended. */
 static void log_logout(const struct conn *c)
 {
@@ -169,6 +183,7 @@ static bool start_tls(struct conn *c)
 	c->in = c->out = bev;
 	c->tls = NULL;
 	c->encrypted = true;
+	mark_sendfile(c, false);
 	set_callbacks(c);
 	bufferevent_enable(bev, EV_READ | EV_WRITE);
 	session_tls_started(c->session, bufferevent_get_output(bev));
@@ -363,6 +378,7 @@ struct conn *conn_new(struct event_base *base, int in_fd, int out_fd, const stru
 		l &= ~(unsigned)LINK_STARTTLS;
 	c->session = session_new(cfg, bufferevent_get_output(c->out), link->peer, l, arg,
 	                         on_session_ready, c);
+	mark_sendfile(c, !c->encrypted);
 	log_info("connect: from=%s port=%s tls=%s", c->peer, link->port ? link->port : "-",
 	         c->encrypted ? "yes" : "no");
 	set_callbacks(c);
