@@ -28,6 +28,7 @@ struct conn {
 	bool draining; /* the server stops: close once the command running is done */
 	bool paused;
 	unsigned armed_secs; /* the inactivity timer's length, as last armed */
+	bool idle_expired;   /* it ran out while a job ran: acted on when it ends */
 	conn_closed_fn *on_closed;
 	void *arg;
 	/* For the logout line: IMAP bytes as the client sent and received them
@@ -230,6 +231,7 @@ static bool process_input(struct conn *c)
 static void on_read(struct bufferevent *bev, void *arg)
 {
 	struct conn *c = arg;
+	c->idle_expired = false; /* the client spoke */
 	if (process_input(c) && !c->closing)
 		arm_idle_timer(c); /* after the commands: login changes the timeout */
 }
@@ -281,16 +283,23 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 		conn_free(c);
 }
 
-static void on_idle(evutil_socket_t fd, short what, void *arg)
+static void time_out(struct conn *c)
 {
-	struct conn *c = arg;
-	if (session_running(c->session)) {
-		arm_idle_timer(c); /* the client waits for us, it is not idle */
-		return;
-	}
 	session_timed_out(c->session);
 	pump(c);
 	(void)begin_close(c);
+}
+
+/* A session whose job runs is not the loop's to touch: the timeout waits
+ * for the job's end (an IDLE sync, or a command the client sent just
+ * before the timer ran out). */
+static void on_idle(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	if (session_running(c->session))
+		c->idle_expired = true;
+	else
+		time_out(c);
 }
 
 /* The session's job is done (or, in IDLE, its mailbox changed): its
@@ -302,6 +311,11 @@ static void on_session_ready(void *arg)
 	pump(c);
 	if (c->closing)
 		return;
+	if (c->idle_expired) {
+		c->idle_expired = false;
+		time_out(c);
+		return;
+	}
 	if (!c->paused)
 		bufferevent_enable(c->in, EV_READ);
 	if (process_input(c) && !c->closing && session_timeout(c->session) != c->armed_secs)

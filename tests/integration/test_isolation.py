@@ -235,7 +235,7 @@ def test_timers_follow_the_client_not_the_jobs():
         t0 = time.monotonic()
         other = srv.imap()
         lines = []
-        while time.monotonic() - t0 < 8:
+        while time.monotonic() - t0 < 12:
             other.append("INBOX", None, None, MSG)
             r.sock.settimeout(0.4)
             try:
@@ -251,4 +251,4 @@ def test_timers_follow_the_client_not_the_jobs():
         other.logout()
         assert any(ln.startswith(b"* BYE") for ln in lines), lines
         assert any(b"EXISTS" in ln for ln in lines), lines
-        assert gone < 6, "the IDLE outlived its 3 s timeout by %.1f s" % (gone - 3)
+        assert gone < 9, "the IDLE outlived its 3 s timeout by %.1f s" % (gone - 3)
