@@ -510,10 +510,8 @@ static void parse_input(struct session *s, struct evbuffer *in)
 		case PARSE_COMMAND: {
 			s->commands++;
 			parsed++;
-			const char *name = cmd->name;
-			if (strcmp(name, "UID") == 0)
-				name = "";
-			const struct command_def *def = command_find(name);
+			/* "UID ..." is not in the table, and no UID form is a barrier. */
+			const struct command_def *def = command_find(cmd->name);
 			stop = def && def->barrier;
 			item_add(s, ITEM_COMMAND, cmd, NULL);
 			break;

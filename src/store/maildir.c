@@ -640,31 +640,42 @@ static int copy_crlf(int in, int out)
 	return n < 0 ? -1 : 0;
 }
 
+/* A copy of the file at src in dir's tmp/, with CRLF line ends and src's
+ * mtime, fsync'd; *tmp names it, for the caller to rename or install (and
+ * to unlink if that fails). */
+static int copy_into_tmp(const char *dir, const char *src, char **tmp)
+{
+	int out, in = open(src, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+	if (in < 0 || fstat(in, &st) < 0 || maildir_tmpfile(dir, &out, tmp) < 0) {
+		if (in >= 0)
+			close(in);
+		return -1;
+	}
+	struct timespec times[2] = {st.st_mtim, st.st_mtim};
+	int rc = copy_crlf(in, out) < 0 || futimens(out, times) < 0 || fsync(out) < 0 ? -1 : 0;
+	close(in);
+	close(out);
+	if (rc < 0) {
+		unlink(*tmp);
+		free(*tmp);
+	}
+	return rc;
+}
+
 int maildir_crlf(const char *dir, const char *path, uint64_t *size, time_t *mtime)
 {
 	uint64_t vsize;
 	struct stat st;
+	char *tmp;
 	if (!dir || !regular_file(path, &st) || path_stat(path, &vsize, mtime) < 0)
 		return -1;
 	*size = vsize;
 	if (vsize == (uint64_t)st.st_size)
 		return 0;
-	int out, in = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	char *tmp;
-	if (in < 0)
+	if (copy_into_tmp(dir, path, &tmp) < 0)
 		return -1;
-	if (maildir_tmpfile(dir, &out, &tmp) < 0) {
-		close(in);
-		return -1;
-	}
-	int rc = copy_crlf(in, out);
-	struct timespec times[2] = {st.st_mtim, st.st_mtim};
-	if (rc == 0)
-		rc = futimens(out, times) < 0 || fsync(out) < 0 ? -1 : 0;
-	close(in);
-	close(out);
-	if (rc == 0)
-		rc = rename(tmp, path);
+	int rc = rename(tmp, path);
 	if (rc < 0)
 		unlink(tmp);
 	free(tmp);
@@ -675,22 +686,13 @@ int maildir_crlf(const char *dir, const char *path, uint64_t *size, time_t *mtim
  * not own (fs.protected_hardlinks: an MTA or an administrator left it
  * root's) or, one day, another file system. The message is copied into
  * tmp/, fsync'd and installed like an APPEND, keeping its mtime. */
-static int install_copy(const char *src, const char *dir, uint32_t flags, char **name)
+static int install_copy(const char *src, const char *dir, uint32_t flags, uint64_t size,
+                        char **name)
 {
-	int out, in = open(src, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	struct stat st;
 	char *tmp;
-	if (in < 0 || fstat(in, &st) < 0 || maildir_tmpfile(dir, &out, &tmp) < 0) {
-		if (in >= 0)
-			close(in);
+	if (copy_into_tmp(dir, src, &tmp) < 0)
 		return -1;
-	}
-	struct timespec times[2] = {st.st_mtim, st.st_mtim};
-	int rc = copy_crlf(in, out) < 0 || futimens(out, times) < 0 || fsync(out) < 0 ? -1 : 0;
-	close(in);
-	close(out);
-	if (rc == 0)
-		rc = install(tmp, dir, flags, (uint64_t)st.st_size, name, false);
+	int rc = install(tmp, dir, flags, size, name, false);
 	if (rc < 0)
 		unlink(tmp);
 	free(tmp);
@@ -708,7 +710,7 @@ static int place(const char *dir_from, const char *name, const char *dir_to, uin
 	             ? -1
 	             : install(src, dir_to, flags, (uint64_t)st.st_size, new_name, keep);
 	if (rc < 0 && keep && (errno == EPERM || errno == EXDEV))
-		rc = install_copy(src, dir_to, flags, new_name);
+		rc = install_copy(src, dir_to, flags, (uint64_t)st.st_size, new_name);
 	free(src);
 	return rc;
 }

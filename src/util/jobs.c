@@ -113,6 +113,16 @@ static void finished(struct jobs *js, struct job *j)
 		log_error("jobs: cannot wake the event loop: %s", strerror(errno));
 }
 
+/* Under the lock: j of queue q has run; it goes behind q's other jobs or
+ * to the loop. */
+static void settle(struct jobs *js, struct job_queue *q, struct job *j, enum job_next next)
+{
+	if (next == JOB_AGAIN)
+		append(&q->head, &q->tail, j);
+	else
+		finished(js, j);
+}
+
 static struct job_queue *next_queue(struct jobs *js, struct lane *ln)
 {
 	while (!js->stopping && !ln->head)
@@ -148,10 +158,7 @@ static void *lane_main(void *arg)
 		running_job = NULL;
 		pthread_mutex_lock(&js->lock);
 		q->running = false;
-		if (next == JOB_AGAIN)
-			append(&q->head, &q->tail, j);
-		else
-			finished(js, j);
+		settle(js, q, j, next);
 		make_ready(q);
 	}
 	pthread_mutex_unlock(&js->lock);
@@ -177,10 +184,7 @@ void jobs_yield(void)
 		running_job = j;
 		enum job_next r = j->run(j);
 		pthread_mutex_lock(&js->lock);
-		if (r == JOB_AGAIN)
-			append(&q->head, &q->tail, j);
-		else
-			finished(js, j);
+		settle(js, q, j, r);
 		pthread_mutex_unlock(&js->lock);
 		j = next;
 	}
